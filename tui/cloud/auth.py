@@ -1,0 +1,124 @@
+"""Keystone v3 password authentication (OTC IAM) and reading the token response.
+
+IMS is a project-level service, so the token is always project-scoped; its ``project.id`` is the
+``member_id`` of every member call. The image endpoint comes from the catalog unless configured.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from tui.cloud.errors import ApiError
+from tui.cloud.models import Token, parse_timestamp
+from tui.config import Settings, normalise_url
+
+
+def tokens_url(auth_url: str) -> str:
+    """``{auth_url}/auth/tokens``; ``/v3`` is added when missing, as OTC users often omit it."""
+    base = normalise_url(auth_url)
+    if not base.rstrip("/").endswith("/v3"):
+        base += "/v3"
+    return base + "/auth/tokens"
+
+
+def password_body(settings: Settings) -> dict[str, Any]:
+    user: dict[str, Any] = {
+        "name": settings.username,
+        "password": settings.password,
+        "domain": {"name": settings.user_domain_name},
+    }
+    if settings.project_id:
+        project: dict[str, Any] = {"id": settings.project_id}
+    else:
+        # Keystone needs the project's domain with a project name; on OTC it is the account's.
+        domain = settings.project_domain_name or settings.user_domain_name
+        project = {"name": settings.project_name, "domain": {"name": domain}}
+    return {
+        "auth": {
+            "identity": {"methods": ["password"], "password": {"user": user}},
+            "scope": {"project": project},
+        }
+    }
+
+
+def image_endpoint_from_catalog(catalog: Any, region: str) -> str:
+    """The public ``image`` endpoint in ``region`` (any region if none is configured)."""
+    if not isinstance(catalog, list):
+        return ""
+    candidates: list[dict[str, Any]] = []
+    for service in catalog:
+        if isinstance(service, dict) and service.get("type") == "image":
+            candidates.extend(e for e in service.get("endpoints") or [] if isinstance(e, dict))
+    public = [e for e in candidates if e.get("interface") == "public"]
+    for endpoint in public:
+        if not region or region in (endpoint.get("region_id"), endpoint.get("region")):
+            url = endpoint.get("url")
+            if isinstance(url, str) and url:
+                return strip_version(url)
+    return ""
+
+
+def strip_version(url: str) -> str:
+    """Pagination links are relative to the version-less root, so keep the base without /v2."""
+    base = normalise_url(url)
+    for suffix in ("/v2", "/v2.0", "/v1"):
+        if base.endswith(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+def token_from_response(
+    headers: Any, body: Any, settings: Settings, *, region_hint: str = ""
+) -> Token:
+    """Build a ``Token`` from a 201 response, or raise ``ApiError`` saying what was missing."""
+    value = headers.get("X-Subject-Token") if headers is not None else None
+    if not value:
+        raise ApiError(
+            "the identity service answered without an X-Subject-Token header",
+            hint="Check that the auth URL points at Keystone v3 (it usually ends in /v3).",
+        )
+    token = body.get("token") if isinstance(body, dict) else None
+    if not isinstance(token, dict):
+        raise ApiError(
+            "the identity service answered without a token body",
+            hint="Check that the auth URL points at Keystone v3 (it usually ends in /v3).",
+        )
+    expires = parse_timestamp(token.get("expires_at"))
+    project = token.get("project")
+    if expires is None:
+        raise ApiError("the token response has no valid expires_at")
+    if not isinstance(project, dict) or not project.get("id"):
+        raise ApiError(
+            "the token is not scoped to a project",
+            hint="Set a project name or id: image sharing works per project.",
+        )
+    user = token.get("user") if isinstance(token.get("user"), dict) else {}
+    domain = user.get("domain") if isinstance(user.get("domain"), dict) else {}
+    region = settings.region or region_hint
+    endpoint = strip_version(settings.ims_endpoint) if settings.ims_endpoint else ""
+    if not endpoint:
+        endpoint = image_endpoint_from_catalog(token.get("catalog"), region)
+    if not endpoint:
+        where = f" in region {region}" if region else ""
+        raise ApiError(
+            f"the service catalog has no public image endpoint{where}",
+            hint="Set the IMS endpoint in the config (e.g. https://ims.eu-de.otc.t-systems.com) "
+            "or check the region.",
+        )
+    return Token(
+        value=value,
+        expires_at=expires,
+        project_id=str(project.get("id")),
+        project_name=str(project.get("name") or ""),
+        user_id=str(user.get("id") or ""),
+        user_name=str(user.get("name") or settings.username),
+        domain_name=str(domain.get("name") or settings.user_domain_name),
+        image_endpoint=endpoint,
+        auth_url=normalise_url(settings.auth_url),
+        region=region,
+    )
+
+
+def host_of(url: str) -> str:
+    return urlsplit(url).hostname or url

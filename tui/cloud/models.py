@@ -1,0 +1,351 @@
+"""Plain data the API layer hands to the CLI and the UI.
+
+Everything here is immutable and free of HTTP details, so the UI can keep thousands of rows in
+memory cheaply and tests can compare values directly. Parsing is lenient where real clouds are
+inconsistent (OTC sends numbers and booleans as strings, timestamps come in several formats).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class MemberStatus(StrEnum):
+    """The recipient project's decision on one shared image (Glance member status)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+    @classmethod
+    def parse(cls, value: str) -> MemberStatus:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            raise ValueError(
+                f"unknown member status {value!r}: use pending, accepted or rejected"
+            ) from None
+
+
+ALL_STATUSES: tuple[MemberStatus, ...] = (
+    MemberStatus.PENDING,
+    MemberStatus.ACCEPTED,
+    MemberStatus.REJECTED,
+)
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Turn any timestamp format the clouds send into an aware UTC datetime.
+
+    Glance sends ``2016-09-01T02:05:14Z``, Keystone ``...T01:42:57.527363Z``, OTC jobs
+    milliseconds with ``Z``, and ``password_expires_at`` has no zone at all; OTC list filters
+    also use ``2018-10-28 10:00:00``. All of them are UTC.
+    """
+    if value is None or not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_bool(value: Any) -> bool | None:
+    """OTC booleans arrive as ``true``, ``"True"``, ``"false"``...; unknown stays unknown."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "yes", "1"):
+            return True
+        if lowered in ("false", "no", "0"):
+            return False
+    if isinstance(value, int):
+        return bool(value)
+    return None
+
+
+def parse_int(value: Any) -> int | None:
+    """Integers may be real numbers or strings (``"__image_size": "42949672960"``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ("" if value is None else str(value))
+
+
+# Boolean ``__support_*`` flags shown as "supported features"; the GPU type fields hold a
+# type name rather than a flag and are shown as such.
+_FEATURE_FLAGS: dict[str, str] = {
+    "__support_kvm": "KVM",
+    "__support_xen": "Xen",
+    "__support_amd": "AMD",
+    "__support_largememory": "large memory",
+    "__support_diskintensive": "disk-intensive",
+    "__support_highperformance": "high performance",
+    "__support_xen_hana": "Xen HANA",
+    "__support_kvm_infiniband": "KVM InfiniBand",
+    "__support_kvm_hi1822_hisriov": "Hi1822 SR-IOV",
+    "__support_kvm_hi1822_hivirtionet": "Hi1822 virtio-net",
+}
+_FEATURE_VALUES: dict[str, str] = {
+    "__support_xen_gpu_type": "Xen GPU",
+    "__support_kvm_gpu_type": "KVM GPU",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SharedImage:
+    """One image another project shares with us, tagged with our member status.
+
+    The image object itself carries no member status: it is known from which status listing
+    returned it (``status``), or is ``None`` when the image was fetched by id.
+    """
+
+    id: str
+    name: str
+    owner: str
+    status: MemberStatus | None
+    os_version: str = ""
+    os_type: str = ""
+    os_bit: str = ""
+    platform: str = ""
+    size_bytes: int | None = None
+    disk_format: str = ""
+    container_format: str = ""
+    image_status: str = ""
+    visibility: str = ""
+    min_disk_gb: int | None = None
+    min_ram_mb: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    image_type: str = ""
+    whole_image: bool = False
+    backup_id: str = ""
+    virtual_env_type: str = ""
+    hw_firmware_type: str = ""
+    protected: bool = False
+    encrypted: bool = False
+    features: tuple[str, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def needs_vault(self) -> bool:
+        """Accepting a full-ECS image requires a CBR server-backup vault (ims-api.md §6.11)."""
+        return self.whole_image
+
+    @property
+    def search_text(self) -> str:
+        """What the `/` filter matches against, lower-cased once."""
+        return f"{self.name}\n{self.id}\n{self.owner}\n{self.os_version}\n{self.platform}".lower()
+
+    def with_status(self, status: MemberStatus | None) -> SharedImage:
+        from dataclasses import replace
+
+        return replace(self, status=status)
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any], status: MemberStatus | None) -> SharedImage:
+        """Build from a Glance v2 / IMS image object, tolerating OTC's string-typed fields."""
+        size = parse_int(data.get("__image_size"))
+        if not size:
+            size = parse_int(data.get("size")) or None
+        features: list[str] = []
+        for key, label in _FEATURE_FLAGS.items():
+            if parse_bool(data.get(key)):
+                features.append(label)
+        for key, label in _FEATURE_VALUES.items():
+            value = data.get(key)
+            if isinstance(value, str) and value.strip() and value.strip().lower() != "false":
+                features.append(f"{label}: {value.strip()}")
+        tags = data.get("tags")
+        description = _str(data.get("__description")) or _str(data.get("description"))
+        return cls(
+            id=_str(data.get("id")),
+            name=_str(data.get("name")),
+            owner=_str(data.get("owner")),
+            status=status,
+            os_version=_str(data.get("__os_version")),
+            os_type=_str(data.get("__os_type")),
+            os_bit=_str(data.get("__os_bit")),
+            platform=_str(data.get("__platform")),
+            size_bytes=size,
+            disk_format=_str(data.get("disk_format")),
+            container_format=_str(data.get("container_format")),
+            image_status=_str(data.get("status")),
+            visibility=_str(data.get("visibility")),
+            min_disk_gb=parse_int(data.get("min_disk")),
+            min_ram_mb=parse_int(data.get("min_ram")),
+            created_at=parse_timestamp(data.get("created_at")),
+            updated_at=parse_timestamp(data.get("updated_at")),
+            tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
+            description=description,
+            image_type=_str(data.get("__imagetype")),
+            whole_image=bool(parse_bool(data.get("__whole_image"))),
+            backup_id=_str(data.get("__backup_id")),
+            virtual_env_type=_str(data.get("virtual_env_type")),
+            hw_firmware_type=_str(data.get("hw_firmware_type")),
+            protected=bool(parse_bool(data.get("protected"))),
+            encrypted=bool(_str(data.get("__system__cmkid"))),
+            features=tuple(features),
+            raw=data,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON shape of ``imshare list --json`` (documented in the README)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status.value if self.status else None,
+            "owner": self.owner,
+            "os_version": self.os_version,
+            "os_type": self.os_type,
+            "platform": self.platform,
+            "disk_format": self.disk_format,
+            "container_format": self.container_format,
+            "size_bytes": self.size_bytes,
+            "min_disk_gb": self.min_disk_gb,
+            "min_ram_mb": self.min_ram_mb,
+            "image_status": self.image_status,
+            "visibility": self.visibility,
+            "whole_image": self.whole_image,
+            "tags": list(self.tags),
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """Our member record for one image: when it was shared and when we last decided."""
+
+    image_id: str
+    member_id: str
+    status: MemberStatus
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Member:
+        return cls(
+            image_id=_str(data.get("image_id")),
+            member_id=_str(data.get("member_id") or data.get("member")),
+            status=MemberStatus.parse(_str(data.get("status"))),
+            created_at=parse_timestamp(data.get("created_at")),
+            updated_at=parse_timestamp(data.get("updated_at")),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "image_id": self.image_id,
+            "member_id": self.member_id,
+            "status": self.status.value,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A project-scoped Keystone token and the context it was issued for.
+
+    ``repr`` never shows the token itself, so it can be logged or printed safely.
+    """
+
+    value: str = field(repr=False)
+    expires_at: datetime
+    project_id: str
+    project_name: str
+    user_id: str
+    user_name: str
+    domain_name: str
+    image_endpoint: str
+    auth_url: str
+    region: str = ""
+
+    def seconds_left(self, now: datetime | None = None) -> float:
+        current = now or datetime.now(UTC)
+        return (self.expires_at - current).total_seconds()
+
+    def is_fresh(self, margin_seconds: float = 300, now: datetime | None = None) -> bool:
+        """Reusable only until five minutes before expiry: a call must not outlive its token."""
+        return self.seconds_left(now) > margin_seconds
+
+    def to_cache(self) -> dict[str, Any]:
+        return {
+            "token": self.value,
+            "expires_at": _iso(self.expires_at),
+            "project_id": self.project_id,
+            "project_name": self.project_name,
+            "user_id": self.user_id,
+            "user_name": self.user_name,
+            "domain_name": self.domain_name,
+            "image_endpoint": self.image_endpoint,
+            "auth_url": self.auth_url,
+            "region": self.region,
+        }
+
+    @classmethod
+    def from_cache(cls, data: dict[str, Any]) -> Token | None:
+        """Rebuild a cached token; anything malformed yields ``None`` (the cache is advisory)."""
+        try:
+            expires = parse_timestamp(data["expires_at"])
+            value = data["token"]
+            if expires is None or not isinstance(value, str) or not value:
+                return None
+            fields = ("project_id", "project_name", "user_id", "user_name", "domain_name")
+            texts = {name: _str(data.get(name)) for name in fields}
+            endpoint = data["image_endpoint"]
+            if not isinstance(endpoint, str) or not endpoint or not texts["project_id"]:
+                return None
+            return cls(
+                value=value,
+                expires_at=expires,
+                image_endpoint=endpoint,
+                auth_url=_str(data.get("auth_url")),
+                region=_str(data.get("region")),
+                **texts,
+            )
+        except (KeyError, TypeError, AttributeError):
+            return None
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def os_feature_list(data: dict[str, Any]) -> Any:
+    """``__os_feature_list`` is JSON inside a string; decode it when it is."""
+    raw = data.get("__os_feature_list")
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
