@@ -1,0 +1,7 @@
+"""``python -m tui.democloud``: run the demo cloud in the foreground."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,255 @@
+"""Keystone v3: version discovery and token issue/validation at ``{base}/identity``.
+
+Only what image-sharing clients touch is implemented, but with Keystone's real shapes:
+the 300 version document keystoneauth discovers, ``X-Subject-Token``, microsecond
+``Z`` timestamps, the catalog with a version-less image endpoint, and Keystone's JSON
+errors with ``WWW-Authenticate`` on 401.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from .records import Project, User
+from .seed import REGION
+from .state import CloudState, Token
+from .wire import KEYSTONE_401, Request, Response, dumps, keystone_error, keystone_time
+
+VERSION = {
+    "id": "v3.14",
+    "status": "stable",
+    "updated": "2020-04-07T00:00:00Z",
+    "media-types": [
+        {"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}
+    ],
+}
+ROLES = [
+    {"id": "2f3c0c5a0b5e4a6f9d6c3d1e8b7a9f01", "name": "member"},
+    {"id": "7a1e4b2c9d8f4e3a8b6c5d4e3f2a1b0c", "name": "reader"},
+]
+_VALIDATION = (
+    "Expecting to find {attr} in {target}. The server could not comply with the request "
+    "since it is either malformed or otherwise incorrect. The client is assumed to be in error."
+)
+
+
+class KeystoneApi:
+    """Request handlers for the identity service."""
+
+    def __init__(self, state: CloudState, base_url: str) -> None:
+        self.state = state
+        self.base_url = base_url
+        self.www_authenticate = f'Keystone uri="{base_url}/identity"'
+        self.token_requests = 0
+
+    # ------------------------------------------------------------------ helpers
+
+    def unauthorized(self, message: str = KEYSTONE_401) -> Response:
+        """401 as Keystone sends it (the message never says which part was wrong)."""
+        return keystone_error(401, message, self.www_authenticate)
+
+    @staticmethod
+    def bad_request(attr: str, target: str) -> Response:
+        """Keystone's ``ValidationError`` wording."""
+        return keystone_error(400, _VALIDATION.format(attr=attr, target=target))
+
+    def version_doc(self) -> dict[str, Any]:
+        """The v3 version object with an absolute self link."""
+        return {**VERSION, "links": [{"rel": "self", "href": f"{self.base_url}/identity/v3/"}]}
+
+    def catalog(self) -> list[dict[str, Any]]:
+        """Identity and image services; the image URL has no version (as on OTC)."""
+        base = self.base_url
+
+        def endpoints(url: str, seed: str) -> list[dict[str, str]]:
+            return [
+                {
+                    "id": f"{seed}{n:02d}" + "0" * 28,
+                    "interface": iface,
+                    "region": REGION,
+                    "region_id": REGION,
+                    "url": url,
+                }
+                for n, iface in enumerate(("public", "internal"))
+            ]
+
+        return [
+            {
+                "type": "identity",
+                "id": "d5a7c1e0f3b94c2a8e6d4b2a0c9e7f11",
+                "name": "keystone",
+                "endpoints": endpoints(f"{base}/identity/v3", "a1"),
+            },
+            {
+                "type": "image",
+                "id": "b8e2d4f6a1c34e5b9d7f0a2c4e6b8d22",
+                "name": "glance",
+                "endpoints": endpoints(f"{base}/image", "b2"),
+            },
+        ]
+
+    def token_body(self, token: Token, with_catalog: bool) -> dict[str, Any]:
+        """The ``{"token": ...}`` document for an issued or validated token."""
+        user = token.user
+        body: dict[str, Any] = {
+            "methods": token.methods,
+            "user": {
+                "domain": {"id": user.domain.id, "name": user.domain.name},
+                "id": user.id,
+                "name": user.name,
+                "password_expires_at": None,
+            },
+            "audit_ids": token.audit_ids,
+            "expires_at": keystone_time(token.expires_at),
+            "issued_at": keystone_time(token.issued_at),
+        }
+        if token.project is not None:
+            proj = token.project
+            body["project"] = {
+                "domain": {"id": proj.domain.id, "name": proj.domain.name},
+                "id": proj.id,
+                "name": proj.name,
+            }
+            body["is_domain"] = False
+            body["roles"] = ROLES
+            if with_catalog:
+                body["catalog"] = self.catalog()
+        return {"token": body}
+
+    # ------------------------------------------------------------------ handlers
+
+    def versions(self, req: Request) -> Response:
+        """``GET /identity``: 300 Multiple Choices, Keystone's ``versions.values`` shape."""
+        body = {"versions": {"values": [self.version_doc()]}}
+        return Response(300, dumps(body))
+
+    def version(self, req: Request) -> Response:
+        """``GET /identity/v3``: 200 with the single version object."""
+        return Response(200, dumps({"version": self.version_doc()}))
+
+    def issue(self, req: Request) -> Response:
+        """``POST /identity/v3/auth/tokens`` with the password or token method."""
+        self.token_requests += 1
+        try:
+            body = json.loads(req.body) if req.body else None
+        except (ValueError, UnicodeDecodeError):
+            return self.bad_request("valid JSON", "request body")
+        if not isinstance(body, dict) or not isinstance(body.get("auth"), dict):
+            return self.bad_request("auth", "request body")
+        auth = body["auth"]
+        identity = auth.get("identity")
+        if not isinstance(identity, dict):
+            return self.bad_request("identity", "auth")
+        methods = identity.get("methods")
+        if not isinstance(methods, list) or not methods:
+            return self.bad_request("methods", "identity")
+        if "password" in methods:
+            user = self._password_user(identity.get("password"))
+            if isinstance(user, Response):
+                return user
+            previous_project: Project | None = None
+        elif "token" in methods:
+            spec = identity.get("token")
+            if not isinstance(spec, dict) or not isinstance(spec.get("id"), str):
+                return self.bad_request("id", "token")
+            old = self.state.validate_token(spec["id"])
+            if old is None:
+                return self.unauthorized()
+            user, previous_project = old.user, old.project
+        else:
+            return self.unauthorized()
+        scope = auth.get("scope")
+        project: Project | None = None
+        if scope is None or scope == "unscoped":
+            project = previous_project if "token" in methods else None
+        elif isinstance(scope, dict) and "project" in scope:
+            found = self._scope_project(scope["project"], user)
+            if isinstance(found, Response):
+                return found
+            project = found
+        elif isinstance(scope, dict) and "domain" in scope:
+            project = None  # a domain-scoped token: no project, no catalog
+        else:
+            return self.bad_request("project or domain", "scope")
+        token = self.state.issue_token(user, project, list(methods))
+        payload = self.token_body(token, with_catalog=not req.has_param("nocatalog"))
+        return Response(201, dumps(payload), headers=[("X-Subject-Token", token.id)])
+
+    def _password_user(self, spec: Any) -> User | Response:
+        if not isinstance(spec, dict) or not isinstance(spec.get("user"), dict):
+            return self.bad_request("user", "password")
+        u = spec["user"]
+        password = u.get("password")
+        if not isinstance(password, str):
+            return self.bad_request("password", "user")
+        if "id" in u:
+            user = self.state.find_user(user_id=str(u["id"]))
+        else:
+            name = u.get("name")
+            domain = u.get("domain")
+            if not isinstance(name, str):
+                return self.bad_request("name", "user")
+            if not isinstance(domain, dict) or not ({"id", "name"} & domain.keys()):
+                return self.bad_request("domain", "user")
+            user = self.state.find_user(
+                name=name, domain_id=domain.get("id"), domain_name=domain.get("name")
+            )
+        if user is None or user.password != password:
+            return self.unauthorized()
+        return user
+
+    def _scope_project(self, spec: Any, user: User) -> Project | Response:
+        if not isinstance(spec, dict):
+            return self.bad_request("project", "scope")
+        if "id" in spec:
+            project = self.state.find_project(project_id=str(spec["id"]))
+        elif "name" in spec:
+            domain = spec.get("domain")
+            if not isinstance(domain, dict) or not ({"id", "name"} & domain.keys()):
+                return self.bad_request("domain", "project")
+            project = self.state.find_project(
+                name=str(spec["name"]), domain_id=domain.get("id"), domain_name=domain.get("name")
+            )
+        else:
+            return self.bad_request("id or name", "project")
+        if project is None or all(p.id != project.id for p in user.projects):
+            # Keystone answers 401 for an unknown project too: do not reveal which exist.
+            return self.unauthorized()
+        return project
+
+    def _subject(self, req: Request) -> tuple[Token | None, Response | None]:
+        caller = self.state.validate_token(req.header("X-Auth-Token"))
+        if caller is None:
+            return None, self.unauthorized()
+        subject_id = req.header("X-Subject-Token")
+        subject = self.state.validate_token(subject_id)
+        if subject is None:
+            return None, keystone_error(404, f"Could not find token: {subject_id}.")
+        return subject, None
+
+    def validate(self, req: Request) -> Response:
+        """``GET``/``HEAD /identity/v3/auth/tokens``: 200 if the subject token is valid."""
+        subject, error = self._subject(req)
+        if error is not None or subject is None:
+            return error or self.unauthorized()
+        payload = self.token_body(subject, with_catalog=not req.has_param("nocatalog"))
+        return Response(200, dumps(payload), headers=[("X-Subject-Token", subject.id)])
+
+    def revoke(self, req: Request) -> Response:
+        """``DELETE /identity/v3/auth/tokens``: revoke the subject token (204)."""
+        subject, error = self._subject(req)
+        if error is not None or subject is None:
+            return error or self.unauthorized()
+        with self.state.lock:
+            self.state.tokens.pop(subject.id, None)
+        return Response(204, b"", None)
+
+    def not_found(self, req: Request) -> Response:
+        """Keystone's 404 for unknown paths."""
+        return keystone_error(404, "The resource could not be found.")
+
+    @staticmethod
+    def now() -> float:
+        return time.time()
