@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -94,14 +95,17 @@ def _retry_after(response: httpx.Response) -> float | None:
     if not value:
         return None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        # "nan" and "inf" parse as floats; a wait must be a real, bounded number.
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
         return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _describe(url: str) -> str:
@@ -167,6 +171,18 @@ def _decode_json(response: httpx.Response, what: str) -> dict[str, Any]:
             retryable=True,
         )
     return data
+
+
+def _member_from(data: dict[str, Any], what: str) -> Member:
+    """A member record, or ``ApiError`` when the cloud's answer is not one."""
+    try:
+        return Member.from_api(data)
+    except ValueError as exc:
+        raise ApiError(
+            f"{what}: the cloud sent an unusable member record ({exc})",
+            hint="Refresh and check the image's status.",
+            retryable=True,
+        ) from None
 
 
 class CloudSession:
@@ -503,7 +519,7 @@ class CloudSession:
             f"/v2/images/{quote(image_id, safe='')}/members/{quote(token.project_id, safe='')}",
             what=f"reading the share of {image_id}",
         )
-        return Member.from_api(data)
+        return _member_from(data, f"reading the share of {image_id}")
 
     async def set_status(
         self, image_id: str, status: MemberStatus, *, vault_id: str = ""
@@ -517,6 +533,7 @@ class CloudSession:
         verb = {"accepted": "accepting", "rejected": "rejecting", "pending": "resetting"}[status]
         try:
             data = await self._call("PUT", path, json_body=body, what=f"{verb} {image_id}")
+            member = _member_from(data, f"{verb} {image_id}")
         except ApiError as error:
             if not error.retryable:
                 raise
@@ -526,7 +543,6 @@ class CloudSession:
                 if member.status is status:
                     return member
             raise
-        member = Member.from_api(data)
         if member.status is not status:
             raise ApiError(
                 f"{verb} {image_id}: the cloud answered with status {member.status}",

@@ -15,7 +15,7 @@ from typing import Any
 from tui.cloud.models import Token
 from tui.securefile import tighten, write_private
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("imshare.cache")
 
 CACHE_VERSION = 1
 
