@@ -1,0 +1,158 @@
+"""Logging for the CLI and the app: warnings on stderr, a private debug log with ``--debug``.
+
+Nothing that reaches a handler configured here can carry a secret: a filter rewrites every
+record, replacing ``X-Auth-Token`` / ``X-Subject-Token`` values, long token-like strings after the
+word "token", and any value registered with ``add_secret`` (the password, the current token).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from tui import paths
+from tui.securefile import FILE_MODE, ensure_private_dir, tighten
+
+LOGGER_NAME = "imshare"
+REDACTED = "***"
+
+# Loggers that talk about HTTP: useful at WARNING only, and never allowed to print headers.
+_QUIET_LOGGERS = ("httpx", "httpcore", "hpack", "asyncio")
+
+_HEADER_VALUE = re.compile(
+    r"(?i)(x-(?:auth|subject)-token[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}\]]+",
+)
+_AFTER_TOKEN = re.compile(
+    r"(?i)(\btoken\w*[\"']?\s*[:=]?\s*[\"']?)([A-Za-z0-9+/_\-.~%]{16,}={0,2})",
+)
+# A bare run of base64/hex-ish characters this long is a credential, not a word or an id
+# (UUIDs and project ids are 32-36 characters).
+_LONG_BLOB = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{64,}={0,2}")
+
+_secrets: set[str] = set()
+
+
+def add_secret(value: str | None) -> None:
+    """Redact ``value`` wherever it appears in a log record from now on."""
+    if value and len(value) >= 3:
+        _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with every known secret and token-looking value replaced."""
+    for secret in sorted(_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    text = _HEADER_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _AFTER_TOKEN.sub(lambda m: m.group(1) + REDACTED, text)
+    return _LONG_BLOB.sub(REDACTED, text)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message, exception text and stack so no secret is written."""
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not hide the record
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+_installed: list[logging.Handler] = []
+
+
+def reset() -> None:
+    """Undo ``configure`` (tests call this between runs of ``main``)."""
+    logger = logging.getLogger(LOGGER_NAME)
+    for handler in _installed:
+        logger.removeHandler(handler)
+        with contextlib.suppress(Exception):
+            handler.close()
+    _installed.clear()
+    _secrets.clear()
+    logger.propagate = True
+    logger.setLevel(logging.NOTSET)
+
+
+def _open_private_log(path: Path) -> None:
+    """Create the log file 0600 in a 0700 directory before logging opens it for appending."""
+    ensure_private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    os.close(fd)
+    tighten(path)
+
+
+def configure(
+    debug: bool,
+    *,
+    stderr: bool = True,
+    secrets: Iterable[str] = (),
+    log_path: Path | None = None,
+) -> Path | None:
+    """Set up the ``imshare`` logger; return the debug log's path when ``debug`` is on.
+
+    Without ``debug`` only warnings are shown, on stderr (``stderr=False`` for the full-screen
+    app, which must not scribble over its own display). With ``debug`` every record at DEBUG
+    and above also goes to the log file (``tui.paths.log_file()``), mode 0600.
+    """
+    for value in secrets:
+        add_secret(value)
+    logger = logging.getLogger(LOGGER_NAME)
+    for handler in _installed:
+        logger.removeHandler(handler)
+        with contextlib.suppress(Exception):
+            handler.close()
+    _installed.clear()
+
+    redactor = RedactingFilter()
+    if stderr:
+        console = logging.StreamHandler(sys.stderr)
+        console.setLevel(logging.WARNING)
+        console.setFormatter(logging.Formatter("imshare: %(message)s"))
+        console.addFilter(redactor)
+        logger.addHandler(console)
+        _installed.append(console)
+
+    path: Path | None = None
+    if debug:
+        path = log_path or paths.log_file()
+        try:
+            _open_private_log(path)
+            file_handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+        except OSError as exc:
+            logger.warning("cannot write the debug log %s: %s", path, exc.strerror)
+            path = None
+        else:
+            file_handler.setLevel(logging.DEBUG)
+            file_handler.setFormatter(
+                logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+            )
+            file_handler.addFilter(redactor)
+            logger.addHandler(file_handler)
+            _installed.append(file_handler)
+    if not _installed:
+        silent = logging.NullHandler()
+        logger.addHandler(silent)
+        _installed.append(silent)
+    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    # Records stop here: the root logger (and Python's last-resort stderr handler) get nothing.
+    logger.propagate = False
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return path
