@@ -256,7 +256,9 @@ class App:
                 self._count_fault("revoke")
             if injector.faults.slow_ms:
                 time.sleep(injector.faults.slow_ms / 1000.0)
-            decision = injector.decide(req.method in WRITE_METHODS)
+            # Issuing a token changes nothing a client cares about: never a "write".
+            is_write = service == "image" and req.method in WRITE_METHODS
+            decision = injector.decide(is_write)
         if decision is None:
             return self._route_response(req, route, args), None, template, service
         self._count_fault(decision.kind.value)
@@ -265,7 +267,7 @@ class App:
             return faultmod.throttle_response(), None, template, service
         if kind is FaultKind.FLOW_CONTROL:
             return faultmod.flow_control_response(), None, template, service
-        is_write = req.method in WRITE_METHODS
+        is_write = service == "image" and req.method in WRITE_METHODS
         if kind in (FaultKind.ERROR, FaultKind.DROP) and is_write and not decision.apply_first:
             if kind is FaultKind.ERROR:
                 return faultmod.error_response(decision.variant), None, template, service
@@ -332,7 +334,9 @@ class _Handler(BaseHTTPRequestHandler):
             base_url=app.base_url,
         )
         resp, drop, template, service = app.handle(req)
-        status = resp.status if resp is not None else 0
+        status = resp.status if resp is not None and drop is None else 0
+        # Count before sending: a client that has its answer must see the counter moved.
+        app.stats.record(req.method, template, status, service)
         try:
             if drop == "silent" or resp is None:
                 self.close_connection = True
@@ -340,7 +344,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(resp, partial=drop == "partial")
         except OSError:
             self.close_connection = True
-        app.stats.record(req.method, template, status, service)
         if app.log is not None:
             ms = (time.perf_counter() - started) * 1000.0
             app.log(f"{req.method} {req.path} {status or 'DROPPED'} {ms:.1f}")
