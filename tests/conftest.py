@@ -200,6 +200,7 @@ class MockCloud:
 
     def __init__(self, handler: Callable[[httpx.Request], httpx.Response]) -> None:
         self.handler = handler
+        self.auth_answers: list[httpx.Response] = []  # answered first, before a real token
         self.token_requests = 0
         self.requests: list[httpx.Request] = []
         self.transport = httpx.MockTransport(self._handle)
@@ -212,6 +213,8 @@ class MockCloud:
         self.requests.append(request)
         if request.url.path.endswith("/auth/tokens") and request.method == "POST":
             self.token_requests += 1
+            if self.auth_answers:
+                return self.auth_answers.pop(0)
             return keystone_token_response(token=f"mock-token-{self.token_requests}")
         return self.handler(request)
 

@@ -50,7 +50,16 @@ def redact(text: str) -> str:
             text = text.replace(secret, REDACTED)
     text = _HEADER_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
     text = _AFTER_TOKEN.sub(lambda m: m.group(1) + REDACTED, text)
-    return _LONG_BLOB.sub(REDACTED, text)
+    return _LONG_BLOB.sub(_blob, text)
+
+
+def _blob(match: re.Match[str]) -> str:
+    text = match.group(0)
+    # URL paths and file names are long runs of these characters too; a path has short
+    # segments and no "+" (which a base64 token of this length practically always has).
+    if "/" in text and "+" not in text and all(len(p) < 64 for p in text.split("/")):
+        return text
+    return REDACTED
 
 
 class RedactingFilter(logging.Filter):

@@ -66,3 +66,12 @@ def test_app_mode_writes_nothing_to_stderr(config_dir, capsys):
 def test_redact_leaves_plain_text_alone():
     text = "listing pending images: 404 Not Found — refresh the list"
     assert logsetup.redact(text) == text
+
+
+def test_paths_survive_and_base64_tokens_do_not():
+    path = "/image/v2/images/acc66a57-6518-493d-87db-f924a6048457/members/cd447e35b8b6d8fe442e3d43"
+    assert logsetup.redact(f"PUT {path} 200 5ms") == f"PUT {path} 200 5ms"
+    pki = "MIIZ" + "ab+c/Def0123456789" * 20
+    assert pki not in logsetup.redact(f"header {pki} end")
+    fernet = "gAAAAAB" + "kQ3_x-9" * 20
+    assert fernet not in logsetup.redact(f"value {fernet}")
