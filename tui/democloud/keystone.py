@@ -9,7 +9,6 @@ errors with ``WWW-Authenticate`` on 401.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from .records import Project, User
@@ -42,7 +41,6 @@ class KeystoneApi:
         self.state = state
         self.base_url = base_url
         self.www_authenticate = f'Keystone uri="{base_url}/identity"'
-        self.token_requests = 0
 
     # ------------------------------------------------------------------ helpers
 
@@ -131,7 +129,6 @@ class KeystoneApi:
 
     def issue(self, req: Request) -> Response:
         """``POST /identity/v3/auth/tokens`` with the password or token method."""
-        self.token_requests += 1
         try:
             body = json.loads(req.body) if req.body else None
         except (ValueError, UnicodeDecodeError):
@@ -250,6 +247,8 @@ class KeystoneApi:
         """Keystone's 404 for unknown paths."""
         return keystone_error(404, "The resource could not be found.")
 
-    @staticmethod
-    def now() -> float:
-        return time.time()
+    def not_allowed(self, req: Request, allowed: list[str]) -> Response:
+        """Keystone's 405 (Flask's text) with an ``Allow`` header."""
+        resp = keystone_error(405, "The method is not allowed for the requested URL.")
+        resp.headers.append(("Allow", ", ".join(allowed)))
+        return resp

@@ -212,11 +212,9 @@ class App:
             token = checked
         if handler is None:
             if route.service == "identity":
-                return (
-                    self.keystone.not_found(req)
-                    if not route.methods
-                    else Response(405, b"", None, [("Allow", ", ".join(route.methods))])
-                )
+                if not route.methods:
+                    return self.keystone.not_found(req)
+                return self.keystone.not_allowed(req, list(route.methods))
             if not route.methods:
                 return webob_error(404, "The resource could not be found.", req.header("Accept"))
             resp = webob_error(
