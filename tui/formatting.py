@@ -1,0 +1,42 @@
+"""How values look on screen and in the CLI's table: sizes, times, short ids, countdowns."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def human_size(size: int | None) -> str:
+    if size is None or size < 0:
+        return "—"
+    value = float(size)
+    for unit in _UNITS:
+        if value < 1024 or unit == _UNITS[-1]:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def short_id(value: str, length: int = 8) -> str:
+    return value[:length] if value else "—"
+
+
+def date_text(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d") if moment else "—"
+
+
+def time_text(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+
+
+def countdown(seconds: float) -> str:
+    """``23h59m`` / ``4m12s`` / ``expired``: precise enough to act on, short for 80 columns."""
+    if seconds <= 0:
+        return "expired"
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s"

@@ -1,0 +1,247 @@
+"""The config screen: where a new user gets from nothing to a working login.
+
+Fields are checked as they are typed; "Test connection" logs in without saving; "Save" writes
+TOML (mode 0600) and switches the app to the new settings. The password is written only when
+"remember password" is on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
+from textual.worker import Worker
+
+from tui import config as config_io
+from tui.cloud.errors import ApiError
+from tui.cloud.session import CloudSession
+from tui.config import REGION_PRESETS, Settings, check_url, sends_password_in_clear
+from tui.formatting import countdown, time_text
+
+if TYPE_CHECKING:
+    from tui.app import ImshareApp
+
+_PRESETS = [
+    ("OTC eu-de (Germany)", "eu-de"),
+    ("OTC eu-nl (Netherlands)", "eu-nl"),
+    ("OTC eu-ch2 (Switzerland)", "eu-ch2"),
+    ("Custom / other OpenStack", "custom"),
+]
+
+# (field id, label, placeholder, password)
+_TEXT_FIELDS: tuple[tuple[str, str, str, bool], ...] = (
+    ("auth_url", "Auth URL", "https://iam.eu-de.otc.t-systems.com/v3", False),
+    ("region", "Region", "eu-de", False),
+    ("ims_endpoint", "IMS endpoint", "blank: from the service catalog", False),
+    ("user_domain_name", "User domain", "OTC00000000001000000xxx", False),
+    ("username", "User name", "", False),
+    ("password", "Password", "", True),
+    ("project_name", "Project name", "eu-de_myproject", False),
+    ("project_id", "or project id", "", False),
+    ("cacert", "CA bundle", "optional path to a PEM file", False),
+)
+
+
+def field_problem(name: str, value: str) -> str:
+    """What is wrong with one field's value, checked as the user types."""
+    value = value.strip()
+    if name == "auth_url":
+        if not value:
+            return "required"
+        problem = check_url(value)
+        if problem:
+            return problem
+        if sends_password_in_clear(value):
+            return "plain http:// to a remote host would send the password unencrypted"
+        return ""
+    if name == "ims_endpoint" and value:
+        return check_url(value)
+    if name in ("user_domain_name", "username") and not value:
+        return "required"
+    if name == "cacert" and value and not os.path.isfile(os.path.expanduser(value)):
+        return "no such file"
+    return ""
+
+
+class ConfigScreen(Screen[None]):
+    """Edit, test and save the connection settings."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Back", id="config_cancel"),
+        Binding("f2", "save", "Save", id="config_save"),
+        Binding("f3", "test", "Test connection", id="config_test"),
+    ]
+
+    def __init__(self, *, first_run: bool = False) -> None:
+        super().__init__()
+        self.first_run = first_run
+
+    @property
+    def imshare(self) -> ImshareApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        settings = self.imshare.settings
+        with VerticalScroll(id="config-form"):
+            title = "Welcome to imshare — connect to your cloud" if self.first_run else "Config"
+            yield Label(Text(title, style="bold"), id="config-title")
+            env = sorted(k for k in os.environ if k.startswith("OS_") and k != "OS_PASSWORD")
+            if env:
+                yield Static(
+                    Text(
+                        "Note: OS_* variables are set (" + ", ".join(env) + "); they override "
+                        "the saved file at the next start.",
+                        style="dim",
+                    ),
+                    classes="config-note",
+                )
+            with Horizontal(classes="config-row"):
+                yield Label("Region preset", classes="config-label")
+                yield Select(
+                    _PRESETS,
+                    value=settings.preset if settings.preset in REGION_PRESETS else "custom",
+                    allow_blank=False,
+                    id="preset",
+                )
+            for name, label, placeholder, password in _TEXT_FIELDS:
+                with Horizontal(classes="config-row"):
+                    yield Label(label, classes="config-label")
+                    yield Input(
+                        value=getattr(settings, name),
+                        placeholder=placeholder,
+                        password=password,
+                        id=name,
+                    )
+                yield Label("", id=f"{name}-problem", classes="problem")
+            with Horizontal(classes="config-row"):
+                yield Label("Verify TLS", classes="config-label")
+                yield Switch(value=settings.verify, id="verify")
+            with Horizontal(classes="config-row"):
+                yield Label("Remember pw", classes="config-label")
+                yield Switch(value=settings.remember_password, id="remember_password")
+                yield Label(" store the password in config.toml (0600)", classes="config-hint")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Test (F3)", id="test")
+                yield Button("Save (F2)", id="save", variant="primary")
+                yield Button("Back (esc)", id="cancel")
+            yield Static("", id="config-status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        for name, *_ in _TEXT_FIELDS:
+            self._check(name, quiet_required=True)
+        first_empty = next(
+            (n for n, *_ in _TEXT_FIELDS if not self.query_one(f"#{n}", Input).value), "auth_url"
+        )
+        self.query_one(f"#{first_empty}", Input).focus()
+
+    # ------------------------------------------------------------ the form
+
+    def _check(self, name: str, *, quiet_required: bool = False) -> str:
+        value = self.query_one(f"#{name}", Input).value
+        problem = field_problem(name, value)
+        if quiet_required and problem == "required":
+            problem = ""  # a new user has not typed yet: no red wall on first sight
+        label = self.query_one(f"#{name}-problem", Label)
+        label.update(Text(f"↳ {problem}" if problem else ""))
+        label.display = bool(problem)
+        self.query_one(f"#{name}", Input).set_class(bool(problem), "-invalid")
+        return problem
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        if event.input.id:
+            self._check(event.input.id)
+
+    @on(Select.Changed, "#preset")
+    def _preset(self, event: Select.Changed) -> None:
+        preset = REGION_PRESETS.get(str(event.value))
+        if preset is None:
+            return
+        self.query_one("#auth_url", Input).value = preset["auth_url"]
+        self.query_one("#region", Input).value = preset["region"]
+        project = self.query_one("#project_name", Input)
+        if not project.value:
+            project.value = preset["region"]
+
+    def form_settings(self) -> Settings:
+        """The settings as currently typed (not yet saved)."""
+        values: dict[str, object] = {
+            name: self.query_one(f"#{name}", Input).value.strip() for name, *_ in _TEXT_FIELDS
+        }
+        values["verify"] = self.query_one("#verify", Switch).value
+        values["remember_password"] = self.query_one("#remember_password", Switch).value
+        preset = self.query_one("#preset", Select).value
+        values["preset"] = preset if isinstance(preset, str) else "custom"
+        return replace(self.imshare.settings, **values)  # type: ignore[arg-type]
+
+    def _status(self, text: Text) -> None:
+        self.query_one("#config-status", Static).update(text)
+
+    def _form_problems(self) -> list[str]:
+        problems = [
+            f"{label}: {problem}"
+            for name, label, *_ in _TEXT_FIELDS
+            if (problem := self._check(name))
+        ]
+        return problems or self.form_settings().problems()
+
+    # ------------------------------------------------------------- actions
+
+    @on(Button.Pressed, "#test")
+    def action_test(self) -> None:
+        self.test_connection(self.form_settings())
+
+    @work(exclusive=True, group="config-test", exit_on_error=False, description="Testing")
+    async def test_connection(self, settings: Settings) -> None:
+        problems = settings.problems()
+        if problems:
+            self._status(Text("Cannot test yet: " + "; ".join(problems), style="bold"))
+            return
+        if not settings.password:
+            self._status(Text("Enter the password to test the connection.", style="bold"))
+            return
+        self._status(Text("Testing… logging in", style="italic"))
+        async with CloudSession(settings, cache=None) as session:
+            try:
+                token = await session.token(force_new=True)
+            except ApiError as error:
+                self._status(Text(f"✗ {error.summary}", style="bold"))
+                return
+        text = Text("✓ Connected. ", style="bold")
+        text.append(f"Project {token.project_name} (id {token.project_id}), user {token.user_name}")
+        text.append(f"; token valid until {time_text(token.expires_at)}")
+        text.append(f" ({countdown(token.seconds_left())}); image endpoint {token.image_endpoint}")
+        self._status(text)
+
+    @on(Button.Pressed, "#save")
+    async def action_save(self) -> None:
+        problems = self._form_problems()
+        if problems:
+            self._status(Text("Not saved: " + "; ".join(problems), style="bold"))
+            return
+        settings = self.form_settings()
+        app = self.imshare
+        try:
+            path = config_io.save(settings, app.ui_prefs, app.config_path)
+        except OSError as error:
+            self._status(Text(f"Not saved: cannot write the config file: {error}", style="bold"))
+            return
+        self.notify(f"Saved {path}", timeout=3, markup=False)
+        await app.apply_settings(settings)
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.imshare.report_worker_failure(event.worker)

@@ -1,0 +1,153 @@
+"""Small modal dialogs: y/n confirmation, password, vault id, and a failure summary.
+
+Every text that may come from the cloud or the user (image names, error messages) is passed as
+``rich.text.Text`` so it is shown literally, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from tui.cloud.errors import ApiError
+from tui.cloud.models import SharedImage
+from tui.config import Settings
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Ask a yes/no question; ``y``/``n``/``escape`` answer without the mouse."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm_yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm_no"),
+        Binding("left,h", "app.focus_previous", show=False),
+        Binding("right,l", "app.focus_next", show=False),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(Text(self.question), id="question")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Yes (y)", id="yes", variant="primary")
+                yield Button("No (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class _InputDialog(ModalScreen[str | None]):
+    """A one-field dialog; enter submits, escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog_cancel")]
+
+    title_text = ""
+    help_text = ""
+    password = False
+    placeholder = ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.title_text, style="bold"))
+            yield Static(Text(self.help_text), classes="dialog-help")
+            yield Input(password=self.password, placeholder=self.placeholder, id="value")
+            yield Label("", id="problem", classes="problem")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("OK", id="ok", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#value", Input).focus()
+
+    def validate(self, value: str) -> str:
+        return "" if value else "A value is required."
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _submit(self) -> None:
+        value = self.query_one("#value", Input).value.strip()
+        problem = self.validate(value)
+        if problem:
+            self.query_one("#problem", Label).update(Text(problem))
+            return
+        self.dismiss(value)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PasswordScreen(_InputDialog):
+    """Asked when a token is needed, none is cached and no password is saved."""
+
+    password = True
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.title_text = "Password needed"
+        self.help_text = (
+            f"Log in as {settings.username or '?'} (domain {settings.user_domain_name or '?'}) "
+            f"to project {settings.project_label or '?'}. The password is kept in memory only."
+        )
+
+
+class VaultScreen(_InputDialog):
+    """Full-ECS images can only be accepted into a CBR server-backup vault."""
+
+    placeholder = "CBR vault id"
+
+    def __init__(self, images: list[SharedImage]) -> None:
+        super().__init__()
+        names = ", ".join(image.name or image.id for image in images[:5])
+        more = f" and {len(images) - 5} more" if len(images) > 5 else ""
+        self.title_text = "Vault needed"
+        self.help_text = (
+            f"{names}{more}: full-ECS image(s). Accepting stores them in a CBR server-backup "
+            "vault with enough capacity. Enter the vault id (CBR console → Vaults)."
+        )
+
+
+class SummaryScreen(ModalScreen[None]):
+    """The end of a bulk decision with failures: each failed image and why."""
+
+    BINDINGS = [Binding("escape,enter,q", "close", "Close", id="summary_close")]
+
+    def __init__(self, headline: str, failures: list[tuple[str, ApiError | None]]) -> None:
+        super().__init__()
+        self.headline = headline
+        self.failures = failures
+
+    def compose(self) -> ComposeResult:
+        text = Text()
+        for name, error in self.failures:
+            text.append(f"• {name}\n", style="bold")
+            text.append(f"  {error.summary if error else 'unknown error'}\n")
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.headline, style="bold"))
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(text)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="close", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed)
+    def action_close(self) -> None:
+        self.dismiss(None)

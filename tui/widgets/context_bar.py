@@ -1,0 +1,127 @@
+"""The context bar: which cloud, region, project and user the app is really talking to.
+
+It shows the token's own project (not the config's wish), because deciding for the wrong project
+is the mistake that matters here, plus a token countdown and an activity indicator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual.content import Content
+from textual.widgets import Static
+
+from tui.cloud.auth import host_of
+from tui.cloud.models import MemberStatus, Token
+from tui.formatting import countdown, short_id
+from tui.image_store import VIEWS, view_label
+
+_SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ContextBar(Static):
+    """One line: cloud · region · project (id) · user · token countdown · activity."""
+
+    DEFAULT_CSS = """
+    ContextBar { height: 1; background: $panel; color: $foreground; padding: 0 1; }
+    """
+
+    # Tests freeze time here so snapshots do not depend on the clock.
+    clock: Callable[[], datetime] = staticmethod(utc_now)
+    animate_spinner = True
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.token: Token | None = None
+        self.fallback = ""
+        self.activity = ""
+        self.read_only = False
+        self._frame = 0
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick)
+        self.set_interval(0.1, self._spin)
+        self._render_bar()
+
+    def set_token(self, token: Token | None) -> None:
+        self.token = token
+        self._render_bar()
+
+    def set_activity(self, text: str) -> None:
+        self.activity = text
+        self._render_bar()
+
+    def _tick(self) -> None:
+        self._render_bar()
+
+    def _spin(self) -> None:
+        if self.activity and self.animate_spinner:
+            self._frame = (self._frame + 1) % len(_SPINNER)
+            self._render_bar()
+
+    def _render_bar(self) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        token = self.token
+        if token is None:
+            text.append(self.fallback or "not logged in", style="dim")
+        else:
+            text.append(host_of(token.auth_url), style="bold")
+            if token.region:
+                text.append(f" {token.region}")
+            text.append(" │ ")
+            text.append(token.project_name or "?", style="bold")
+            text.append(f" ({short_id(token.project_id)})")
+            text.append(" │ ")
+            text.append(token.user_name)
+            text.append(" │ token ")
+            left = token.seconds_left(self.clock())
+            text.append(countdown(left), style="bold red" if left < 600 else "")
+        if self.read_only:
+            text.append(" │ ")
+            text.append("READ-ONLY", style="bold reverse")
+        if self.activity:
+            spinner = _SPINNER[self._frame] if self.animate_spinner else "…"
+            text.append(f" │ {spinner} {self.activity}", style="italic")
+        self.update(text)
+
+
+class ViewTabs(Static):
+    """``1 Pending (12)  2 Accepted (5) ...``: the status views with their counts, clickable."""
+
+    DEFAULT_CSS = """
+    ViewTabs { height: 1; padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.counts: dict[MemberStatus | None, int] = dict.fromkeys(VIEWS, 0)
+        self.current: MemberStatus | None = MemberStatus.PENDING
+        self.extra = ""
+
+    def set_state(
+        self, counts: dict[MemberStatus | None, int], current: MemberStatus | None, extra: str
+    ) -> None:
+        self.counts, self.current, self.extra = counts, current, extra
+        self._render_tabs()
+
+    def on_mount(self) -> None:
+        self._render_tabs()
+
+    def _render_tabs(self) -> None:
+        # Markup here holds only our own words and numbers; no server text reaches it.
+        parts: list[str] = []
+        for number, view in enumerate(VIEWS, start=1):
+            label = f" {number} {view_label(view)} {self.counts.get(view, 0)} "
+            style = "bold reverse " if view == self.current else ""
+            parts.append(f"[{style}@click=screen.show_view({number - 1})]{label}[/]")
+        markup = "".join(parts)
+        content = Content.from_markup(markup)
+        if self.extra:
+            content = content + Content.styled("  " + self.extra, "dim")
+        self.update(content)

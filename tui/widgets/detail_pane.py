@@ -1,0 +1,104 @@
+"""The detail pane: everything a reviewer wants to know before deciding on one image.
+
+Text is built with ``rich.text.Text`` so image names, descriptions and server messages are shown
+literally and never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.cloud.errors import ApiError
+from tui.cloud.models import Member, SharedImage
+from tui.formatting import human_size, time_text
+
+_LABEL_WIDTH = 10
+
+
+def _join(*parts: str, sep: str = " · ") -> str:
+    return sep.join(p for p in parts if p)
+
+
+def describe(
+    image: SharedImage,
+    member: Member | None,
+    member_error: ApiError | None,
+    last_error: ApiError | None,
+    *,
+    member_loading: bool = False,
+) -> Text:
+    """The pane's text for ``image``; also used by tests to check what a user reads."""
+    text = Text()
+    text.append(image.name or "(no name)", style="bold")
+    text.append("\n")
+
+    def row(label: str, value: str, style: str = "") -> None:
+        text.append(f"{label:<{_LABEL_WIDTH}}", style="dim")
+        text.append((value or "—") + "\n", style=style)
+
+    status = image.status.value if image.status else "unknown"
+    row("Status", status, style="bold")
+    if member is not None:
+        row("Shared", time_text(member.created_at))
+        decided = time_text(member.updated_at) if member.status.value != "pending" else "—"
+        row("Decided", decided)
+    elif member_error is not None:
+        row("Share", f"unavailable: {member_error.message}")
+    elif member_loading:
+        row("Share", "loading…")
+    row("ID", image.id)
+    row("Owner", image.owner)
+    row("OS", _join(image.os_version, image.os_type, f"{image.os_bit}-bit" if image.os_bit else ""))
+    row("Platform", image.platform)
+    row("Size", human_size(image.size_bytes) if image.size_bytes else "—")
+    minimum = _join(
+        f"disk {image.min_disk_gb} GB" if image.min_disk_gb is not None else "",
+        f"RAM {image.min_ram_mb} MB" if image.min_ram_mb is not None else "",
+    )
+    row("Minimum", minimum)
+    row("Format", _join(image.disk_format, image.container_format, sep=" / "))
+    row("State", _join(image.image_status, image.visibility))
+    row("Type", _join(image.virtual_env_type, image.hw_firmware_type, image.image_type))
+    row("Created", time_text(image.created_at))
+    row("Updated", time_text(image.updated_at))
+    row("Tags", ", ".join(image.tags))
+    row("Features", ", ".join(image.features))
+    if image.encrypted:
+        row("Encrypt", "yes (KMS key)")
+    if image.protected:
+        row("Protected", "yes")
+    if image.description:
+        text.append("Description\n", style="dim")
+        text.append(image.description + "\n")
+    if image.needs_vault:
+        text.append("\n")
+        text.append(
+            "Full-ECS image: accepting it needs the id of a CBR server-backup vault with "
+            "enough capacity.\n",
+            style="bold",
+        )
+    if last_error is not None:
+        text.append("\n")
+        text.append("Last action failed: ", style="bold")
+        text.append(last_error.summary + "\n")
+    return text
+
+
+class DetailPane(VerticalScroll, can_focus=True):
+    """Scrollable details of the highlighted image."""
+
+    DEFAULT_CSS = """
+    DetailPane { padding: 0 1; }
+    DetailPane > Static { width: 1fr; }
+    """
+
+    def compose(self):  # type: ignore[override]
+        yield Static(Text("No image selected.", style="dim"), id="detail-body")
+
+    def show(self, content: Text) -> None:
+        self.query_one("#detail-body", Static).update(content)
+
+    def show_message(self, message: str) -> None:
+        self.show(Text(message, style="dim"))
