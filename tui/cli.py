@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import json
 import logging
 import os
@@ -380,6 +381,21 @@ async def _ensure_token(session: CloudSession, context: Context, *, force: bool 
     return token
 
 
+_VAULT_CODES = {"IMG.0182", "IMG.0184", "IMG.0188", "IMG.0193"}
+
+
+def _failure_summary(decision: Decision) -> str:
+    """The error's summary without the "accepting <id>: " prefix the line already shows."""
+    error = decision.error
+    if error is None:
+        return "the cloud did not confirm the decision"
+    head, sep, rest = error.message.partition(": ")
+    if sep and head.endswith(decision.image_id):
+        error = copy.copy(error)
+        error.message = rest
+    return error.summary
+
+
 CommandFn = Callable[[CloudSession, Context], Coroutine[Any, Any, int]]
 
 
@@ -459,8 +475,7 @@ def _decide(status: MemberStatus) -> CommandFn:
             if decision.ok:
                 _out(f"{verb} {decision.image_id}")
             else:
-                summary = decision.error.summary if decision.error else "unknown failure"
-                _err(f"{decision.image_id}: {summary}")
+                _err(f"{decision.image_id}: {_failure_summary(decision)}")
 
         decisions = await session.set_status_many(
             image_ids,
@@ -472,6 +487,12 @@ def _decide(status: MemberStatus) -> CommandFn:
         failed = [d for d in decisions if not d.ok]
         if failed and len(image_ids) > 1:
             _err(f"{len(failed)} of {len(image_ids)} failed")
+        vault_codes = {d.error.code for d in failed if d.error} & _VAULT_CODES
+        if vault_codes and status is MemberStatus.ACCEPTED and not args.vault_id:
+            _err(
+                "full-ECS images can only be accepted with --vault-id V, the id of a CBR "
+                "server-backup vault with enough capacity"
+            )
         return 1 if failed else 0
 
     return run

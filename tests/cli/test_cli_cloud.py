@@ -114,7 +114,8 @@ def test_full_ecs_accept_needs_vault(make_cloud, monkeypatch, capsys):
     cloud.set_member_status(image_id, "pending")
     assert main(["accept", image_id]) == 1
     _out, err = out_err(capsys)
-    assert f"imshare: {image_id}: 400 IMG.0184" in err and "vault" in err
+    assert f"imshare: {image_id}: 400 IMG.0184: The vault_id parameter is required" in err
+    assert "--vault-id" in err
     assert main(["accept", image_id, "--vault-id", cloud.vault_ids[0]]) == 0
     assert cloud.member_status(image_id) == "accepted"
 

@@ -159,3 +159,14 @@ def test_python_dash_m_tui_runs_the_cli():
     )
     assert result.returncode == 0
     assert result.stdout.strip() == f"imshare {__version__}"
+
+
+def test_config_readable_by_others_is_tightened_with_a_warning(config_dir, capsys):
+    from tui.config import Settings, save
+
+    path = save(Settings(username="alice"))
+    path.chmod(0o644)
+    assert main(["logout"]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {path} was readable by others; its mode is now 0600" in err
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -28,6 +28,7 @@ RETRY = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.002, max_retry_aft
 FUZZ = settings(
     max_examples=int(os.environ.get("IMSHARE_FUZZ_EXAMPLES", "60")),
     deadline=None,
+    database=None,  # no .hypothesis/ directory in the working tree
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 
