@@ -155,15 +155,42 @@ class _ImageMaker:
     contains a quote, a backslash or a control character; a test parses all of them).
     """
 
+    #: Fields every image shares, written once.
+    CONSTANT = (
+        '"schema": "/v2/schemas/image", "__image_source_type": "uds", '
+        '"container_format": "bare", "protected": false, '
+        f'"checksum": "{EMPTY_MD5}", "__support_kvm": "true", "size": 0, '
+        '"virtual_size": null, "__os_bit": "64", "__isregistered": "true", '
+        '"virtual_env_type": "FusionCompute", "status": "active"'
+    )
+
     def __init__(self, rng: random.Random, ids: _Ids) -> None:
         self.rng = rng
         self.ids = ids
         self.created: dict[str, float] = {}
         self._cum_weights = list(itertools.accumulate(catalog.OS_WEIGHTS))
+        # Per-family and per-purpose JSON fragments: most of an image is one of a few
+        # dozen variants, so format those once instead of per image.
+        self._family_json = [
+            f'"__os_type": "{f.os_type}", "__os_version": "{f.os_version}", '
+            f'"min_ram": {f.min_ram}, "__platform": "{f.platform}"'
+            + (', "__support_fc_inject": "false"' if f.os_type == "Windows" else "")
+            for f in catalog.OS_FAMILIES
+        ]
+        self._owner_json: dict[str, str] = {}
 
     def _pick(self, seq: tuple[Any, ...]) -> Any:
         """``rng.choice`` without its Python-level overhead."""
         return seq[int(self.rng.random() * len(seq))]
+
+    def _owner_fragment(self, owner: str) -> str:
+        frag = self._owner_json.get(owner)
+        if frag is None:
+            frag = self._owner_json[owner] = (
+                f'"owner": "{owner}", '
+                f'"__image_location": "https://obs.eu-de.otc.t-systems.com/ims-{owner[:8]}"'
+            )
+        return frag
 
     def make(
         self,
@@ -174,63 +201,52 @@ class _ImageMaker:
         family: int | None = None,
         name: str | None = None,
     ) -> Image:
-        rng = self.rng
-        rand = rng.random
+        """One image.  The order of RNG draws is part of the seed's contract: keep it."""
+        rand = self.rng.random
+        pick = self._pick
         if family is None:
             family = bisect.bisect(self._cum_weights, rand() * self._cum_weights[-1])
         fam = catalog.OS_FAMILIES[family]
         created = EPOCH - rand() * TWO_YEARS
         updated = min(EPOCH, created + rand() * 2 * 86400)
         windows = fam.os_type == "Windows"
-        suffix, tags, desc = self._pick(
-            catalog.WINDOWS_PURPOSES if windows else catalog.LINUX_PURPOSES
-        )
+        suffix, tags, desc = pick(catalog.WINDOWS_PURPOSES if windows else catalog.LINUX_PURPOSES)
         created_s = glance_time(created)
         if name is None:
-            parts = [fam.name_stem]
-            if suffix:
-                parts.append(suffix)
             if not windows or rand() < 0.4:
-                parts.append(created_s[:10].replace("-", ""))
-            name = "_".join(parts)
+                stamp = created_s[:4] + created_s[5:7] + created_s[8:10]
+                name = f"{fam.name_stem}_{suffix}_{stamp}" if suffix else f"{fam.name_stem}_{stamp}"
+            else:
+                name = f"{fam.name_stem}_{suffix}" if suffix else fam.name_stem
         if whole is None:
             whole = rand() < WHOLE_IMAGE_RATE
         image_id = self.ids.uuid()
         lo, hi = fam.size_gb
         size_bytes = int((lo + rand() * (hi - lo)) * 1024**3)
         firmware = "uefi" if rand() < 0.25 else "bios"
-        min_disk = fam.min_disk + (self._pick((0, 0, 0, 10, 20)) if whole else 0)
+        min_disk = fam.min_disk + (pick((0, 0, 0, 10, 20)) if whole else 0)
         extra = ""
-        if windows:
-            extra += ', "__support_fc_inject": "false"'
         gpu = rand()
         if gpu < 0.08:
-            extra += f', "__support_kvm_gpu_type": "{self._pick(catalog.KVM_GPU_TYPES)}"'
+            extra = f', "__support_kvm_gpu_type": "{pick(catalog.KVM_GPU_TYPES)}"'
         elif gpu < 0.11:
-            extra += f', "__support_xen_gpu_type": "{self._pick(catalog.XEN_GPU_TYPES)}"'
+            extra = f', "__support_xen_gpu_type": "{pick(catalog.XEN_GPU_TYPES)}"'
         if whole:
             extra += f', "__whole_image": "true", "__backup_id": "{self.ids.uuid()}"'
             desc = f"Full-ECS image: {desc}"
-        tag_json = ", ".join(f'"{t}"' for t in sorted(tags))
-        imagetype = "gold" if visibility == "public" else "shared"
+        tag_json = ", ".join(f'"{t}"' for t in sorted(tags)) if tags else ""
         raw = (
-            f'{{"schema": "/v2/schemas/image", "min_disk": {min_disk}, '
-            f'"created_at": "{created_s}", "__image_source_type": "uds", '
-            f'"container_format": "bare", "file": "/v2/images/{image_id}/file", '
-            f'"updated_at": "{glance_time(updated)}", "protected": false, '
-            f'"checksum": "{EMPTY_MD5}", "__support_kvm": "true", "__os_type": "{fam.os_type}", '
-            f'"visibility": "{visibility}", "owner": "{owner}", '
-            f'"__image_location": "https://obs.eu-de.otc.t-systems.com/ims-{owner[:8]}", '
-            f'"id": "{image_id}", "size": 0, "virtual_size": null, '
-            f'"__os_version": "{fam.os_version}", "name": "{name}", '
-            f'"self": "/v2/images/{image_id}", "min_ram": {fam.min_ram}, '
-            f'"disk_format": "{self._pick(catalog.DISK_FORMATS)}", "__os_bit": "64", '
-            f'"tags": [{tag_json}], "__platform": "{fam.platform}", '
-            f'"__image_size": "{size_bytes}", "__imagetype": "{imagetype}", '
-            f'"__isregistered": "true", "__lazyloading": "{self._pick(catalog.LAZYLOADING)}", '
-            f'"__description": "{desc}", "__originalimagename": "{self.ids.uuid()}", '
-            f'"hw_firmware_type": "{firmware}", "virtual_env_type": "FusionCompute", '
-            f'"status": "active", "active_at": "{created_s}"{extra}}}'
+            f'{{"id": "{image_id}", "name": "{name}", "min_disk": {min_disk}, '
+            f'"created_at": "{created_s}", "updated_at": "{glance_time(updated)}", '
+            f'"active_at": "{created_s}", "visibility": "{visibility}", '
+            f'"self": "/v2/images/{image_id}", "file": "/v2/images/{image_id}/file", '
+            f"{self._owner_fragment(owner)}, {self._family_json[family]}, "
+            f'"disk_format": "{pick(catalog.DISK_FORMATS)}", "tags": [{tag_json}], '
+            f'"__image_size": "{size_bytes}", '
+            f'"__imagetype": "{"gold" if visibility == "public" else "shared"}", '
+            f'"__lazyloading": "{pick(catalog.LAZYLOADING)}", "__description": "{desc}", '
+            f'"__originalimagename": "{self.ids.uuid()}", "hw_firmware_type": "{firmware}", '
+            f"{self.CONSTANT}{extra}}}"
         )
         self.created[image_id] = created
         return Image(image_id, owner, visibility, name, created_s, raw.encode())

@@ -266,13 +266,13 @@ class App:
         if kind is FaultKind.FLOW_CONTROL:
             return faultmod.flow_control_response(), None, template, service
         is_write = service == "image" and req.method in WRITE_METHODS
-        if kind in (FaultKind.ERROR, FaultKind.DROP) and is_write and not decision.apply_first:
-            if kind is FaultKind.ERROR:
-                return faultmod.error_response(decision.variant), None, template, service
-            return None, "silent", template, service
-        real = self._route_response(req, route, args)  # reads, and writes applied first
         if kind is FaultKind.ERROR:
+            if is_write and decision.apply_first:
+                self._route_response(req, route, args)  # the change lands, the reply fails
             return faultmod.error_response(decision.variant), None, template, service
+        if kind is FaultKind.DROP and is_write and not decision.apply_first:
+            return None, "silent", template, service
+        real = self._route_response(req, route, args)
         if kind is FaultKind.DROP:
             mode = "silent" if decision.variant % 4 == 0 else "partial"
             return (real if mode == "partial" else None), mode, template, service
