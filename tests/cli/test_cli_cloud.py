@@ -288,3 +288,12 @@ def test_demo_server_command_prints_exports():
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=20)
     assert proc.returncode == 0
+
+
+def test_show_own_image_has_no_member_record(cloud_env, capsys):
+    image_id = cloud_env.own_image_ids()[0]
+    assert main(["show", image_id, "--json"]) == 0
+    out, err = out_err(capsys)
+    payload = json.loads(out)
+    assert payload["image"]["id"] == image_id and payload["member"] is None
+    assert f"{image_id} is not shared with project {cloud_env.project_id}" in err

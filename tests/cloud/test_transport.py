@@ -1,0 +1,125 @@
+"""TLS and proxies: verification on by default, a CA bundle makes a private CA work, and
+HTTP(S)_PROXY / NO_PROXY from the environment are honoured."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tui.cloud import ApiError, MemberStatus
+from tui.cloud.transport import tls_verify
+from tui.config import Settings
+
+
+class _Keystone401(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = json.dumps(
+            {"error": {"code": 401, "title": "Unauthorized", "message": "TLS works, password not"}}
+        ).encode()
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    try:
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+             "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"openssl cannot make a test certificate: {exc}")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Keystone401)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/v3", cert
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _settings(auth_url: str, **extra: object) -> Settings:
+    settings = Settings(
+        auth_url=auth_url,
+        username="alice",
+        password="pw",
+        user_domain_name="OTC1",
+        project_name="eu-de",
+    )
+    for name, value in extra.items():
+        setattr(settings, name, value)
+    return settings
+
+
+async def test_unknown_certificate_is_refused_by_default(tls_server, make_session):
+    url, _cert = tls_server
+    with pytest.raises(ApiError) as caught:
+        await make_session(_settings(url)).token()
+    assert "certificate" in caught.value.message
+    assert "OS_CACERT" in caught.value.hint
+
+
+async def test_ca_bundle_makes_a_private_ca_work(tls_server, make_session):
+    url, cert = tls_server
+    with pytest.raises(ApiError) as caught:
+        await make_session(_settings(url, cacert=str(cert))).token()
+    assert caught.value.status == 401  # the TLS handshake succeeded
+    assert "TLS works" in caught.value.message
+
+
+async def test_verification_can_be_turned_off(tls_server, make_session):
+    url, _cert = tls_server
+    with pytest.raises(ApiError) as caught:
+        await make_session(_settings(url, verify=False)).token()
+    assert caught.value.status == 401
+
+
+def test_tls_settings():
+    assert tls_verify(Settings()) is True
+    assert tls_verify(Settings(verify=False)) is False
+    with pytest.raises(ApiError, match="cannot load TLS files"):
+        tls_verify(Settings(cacert="/nonexistent/ca.pem"))
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_proxy_from_environment_is_used(demo_cloud, make_session, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")
+    with pytest.raises(ApiError) as caught:
+        await make_session(demo_cloud).token()
+    assert "cannot connect" in caught.value.message
+    assert demo_cloud.stats.token_requests == 0
+
+
+async def test_no_proxy_is_honoured(demo_cloud, make_session, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    images = await make_session(demo_cloud).list_shared([MemberStatus.PENDING])
+    assert {i.id for i in images} == set(demo_cloud.shared_image_ids("pending"))
