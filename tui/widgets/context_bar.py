@@ -49,6 +49,10 @@ class ContextBar(Static):
         self.set_interval(0.1, self._spin)
         self._render_bar()
 
+    def seconds_left(self, token: Token) -> float:
+        """Separate so snapshot tests can pin the countdown."""
+        return token.seconds_left(self.clock())
+
     def set_token(self, token: Token | None) -> None:
         self.token = token
         self._render_bar()
@@ -80,7 +84,7 @@ class ContextBar(Static):
             text.append(" │ ")
             text.append(token.user_name)
             text.append(" │ token ")
-            left = token.seconds_left(self.clock())
+            left = self.seconds_left(token)
             text.append(countdown(left), style="bold red" if left < 600 else "")
         if self.read_only:
             text.append(" │ ")

@@ -45,7 +45,7 @@ class _Layout:
 _WIDTHS: dict[str, int] = {
     "name": 0,
     "status": 10,
-    "os": 24,
+    "os": 18,
     "size": 9,
     "format": 6,
     "owner": 8,
