@@ -173,3 +173,24 @@ def test_owner_users_can_log_in(cloud: DemoCloud) -> None:
         resp = _post(cloud, password_auth(cloud.owner_credentials(i)))
         assert resp.status_code == 201
         assert resp.json()["token"]["project"]["id"] == pid
+
+
+def test_domain_scoped_and_unscoped_tokens_cannot_use_the_image_api(cloud: DemoCloud) -> None:
+    creds = cloud.credentials
+    domain_scope = {"domain": {"name": creds["OS_USER_DOMAIN_NAME"]}}
+    resp = _post(cloud, password_auth(creds, scope=domain_scope))
+    assert resp.status_code == 201
+    token = resp.json()["token"]
+    assert token["domain"]["name"] == creds["OS_USER_DOMAIN_NAME"]
+    assert "project" not in token and "catalog" not in token
+    other = _post(cloud, password_auth(creds, scope={"domain": {"name": "OTC-else"}}))
+    assert other.status_code == 401
+    body = password_auth(creds)
+    del body["auth"]["scope"]
+    unscoped = _post(cloud, body)
+    assert unscoped.status_code == 201 and "project" not in unscoped.json()["token"]
+    for tok in (resp.headers["X-Subject-Token"], unscoped.headers["X-Subject-Token"]):
+        r = httpx.get(
+            f"{cloud.image_url}/v2/images", headers={"X-Auth-Token": tok}, trust_env=False
+        )
+        assert r.status_code == 401

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .records import Project, User
+from .records import Domain, Project, User
 from .seed import REGION
 from .state import CloudState, Token
 from .wire import KEYSTONE_401, Request, Response, dumps, keystone_error, keystone_time
@@ -114,6 +114,9 @@ class KeystoneApi:
             body["roles"] = ROLES
             if with_catalog:
                 body["catalog"] = self.catalog()
+        elif token.domain is not None:
+            body["domain"] = {"id": token.domain.id, "name": token.domain.name}
+            body["roles"] = ROLES
         return {"token": body}
 
     # ------------------------------------------------------------------ handlers
@@ -159,6 +162,7 @@ class KeystoneApi:
             return self.unauthorized()
         scope = auth.get("scope")
         project: Project | None = None
+        domain: Domain | None = None
         if scope is None or scope == "unscoped":
             project = previous_project if "token" in methods else None
         elif isinstance(scope, dict) and "project" in scope:
@@ -167,10 +171,16 @@ class KeystoneApi:
                 return found
             project = found
         elif isinstance(scope, dict) and "domain" in scope:
-            project = None  # a domain-scoped token: no project, no catalog
+            # A domain-scoped token: no project, so no catalog and no image API.
+            spec = scope["domain"]
+            if not isinstance(spec, dict) or not ({"id", "name"} & spec.keys()):
+                return self.bad_request("id or name", "domain")
+            if user.domain.id != spec.get("id") and user.domain.name != spec.get("name"):
+                return self.unauthorized()
+            domain = user.domain
         else:
             return self.bad_request("project or domain", "scope")
-        token = self.state.issue_token(user, project, list(methods))
+        token = self.state.issue_token(user, project, list(methods), domain)
         payload = self.token_body(token, with_catalog=not req.has_param("nocatalog"))
         return Response(201, dumps(payload), headers=[("X-Subject-Token", token.id)])
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .records import MEMBER_STATUSES, Image, Member, Project, User
+from .records import MEMBER_STATUSES, Domain, Image, Member, Project, User
 from .seed import SeedData
 
 VISIBILITIES = ("public", "private", "shared", "community", "all")
@@ -68,6 +68,7 @@ class Token:
     issued_at: float
     expires_at: float
     audit_ids: list[str]
+    domain: Domain | None = None  # set for domain-scoped tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +185,13 @@ class CloudState:
                 return proj
         return None
 
-    def issue_token(self, user: User, project: Project | None, methods: list[str]) -> Token:
+    def issue_token(
+        self,
+        user: User,
+        project: Project | None,
+        methods: list[str],
+        domain: Domain | None = None,
+    ) -> Token:
         """Create a token; the id looks like a Fernet token (long, URL-safe)."""
         now = time.time()
         token = Token(
@@ -195,6 +202,7 @@ class CloudState:
             issued_at=now,
             expires_at=now + self.token_ttl,
             audit_ids=[secrets.token_urlsafe(16)[:22]],
+            domain=domain,
         )
         with self.lock:
             self.tokens[token.id] = token
