@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from tui import config as config_io
-from tui import paths
+from tui import logsetup, paths
 from tui.cloud.token_cache import TokenCache
 from tui.config import ConfigError, Settings
 
@@ -45,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
             workdir = Path(tempfile.mkdtemp(prefix="imshare-demo-"))
             stack.callback(shutil.rmtree, workdir, ignore_errors=True)
             os.environ["IMSHARE_CONFIG_DIR"] = str(workdir)
+            if getattr(args, "debug", False):
+                logsetup.configure(True, stderr=False)  # the log goes to the demo's own dir
             cloud = DemoCloud(
                 images=getattr(args, "demo_images", 300),
                 latency_ms=getattr(args, "demo_latency_ms", 0) or 0,
@@ -61,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"imshare: {error}", file=sys.stderr)
                 return 2
             settings, ui_prefs, warnings = loaded.settings, loaded.ui, loaded.warnings
+        logsetup.add_secret(settings.password)
         cache = TokenCache(paths.token_cache_file())
         app = ImshareApp(
             settings,

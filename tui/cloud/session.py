@@ -134,10 +134,10 @@ def _transport_error(exc: httpx.HTTPError, url: str) -> ApiError:
                 f"TLS certificate of {where} could not be verified",
                 hint="Set the CA bundle (OS_CACERT / cacert) for this cloud.",
             )
+        # Refused connections and unknown hosts do not heal in seconds: say so at once.
         return ApiError(
             f"cannot connect to {where}",
             hint="Check the URL, your network, VPN or HTTPS_PROXY.",
-            retryable=True,
         )
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
         return ApiError(

@@ -70,29 +70,35 @@ class ContextBar(Static):
             self._render_bar()
 
     def _render_bar(self) -> None:
-        text = Text(no_wrap=True, overflow="ellipsis")
         token = self.token
+        parts: list[tuple[str, str]] = []  # (text, style), most important first
         if token is None:
-            text.append(self.fallback or "not logged in", style="dim")
+            parts.append((self.fallback or "not logged in", "dim"))
         else:
-            text.append(host_of(token.auth_url), style="bold")
-            if token.region:
-                text.append(f" {token.region}")
-            text.append(" │ ")
-            text.append(token.project_name or "?", style="bold")
-            text.append(f" ({short_id(token.project_id)})")
-            text.append(" │ ")
-            text.append(token.user_name)
-            text.append(" │ token ")
+            where = host_of(token.auth_url) + (f" {token.region}" if token.region else "")
+            parts.append((where, "bold"))
+            parts.append((f"{token.project_name or '?'} ({short_id(token.project_id)})", "bold"))
             left = self.seconds_left(token)
-            text.append(countdown(left), style="bold red" if left < 600 else "")
-        if self.read_only:
-            text.append(" │ ")
-            text.append("READ-ONLY", style="bold reverse")
+            parts.append((f"token {countdown(left)}", "bold red" if left < 600 else ""))
+            parts.append((token.user_name, ""))
         if self.activity:
             spinner = _SPINNER[self._frame] if self.animate_spinner else "…"
-            text.append(f" │ {spinner} {self.activity}", style="italic")
+            # Progress matters more than the user name: it goes right after the context.
+            parts.insert(min(len(parts), 3), (f"{spinner} {self.activity}", "italic"))
+        if self.read_only:
+            parts.insert(1, ("READ-ONLY", "bold reverse"))
+        width = (self.size.width or 80) - 2
+        while len(parts) > 2 and sum(len(t) + 3 for t, _ in parts) - 3 > width:
+            parts.pop()
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for index, (chunk, style) in enumerate(parts):
+            if index:
+                text.append(" │ ")
+            text.append(chunk, style=style)
         self.update(text)
+
+    def on_resize(self) -> None:
+        self._render_bar()
 
 
 class ViewTabs(Static):

@@ -1,0 +1,85 @@
+"""Fixtures for the app tests: an ImshareApp against a real DemoCloud, with a frozen clock.
+
+The countdown, the activity spinner and the Input cursor blink are frozen for every app test, so
+snapshots are byte-stable and Pilot tests never race a timer. Nothing of ours is mocked: the app
+talks HTTP to a DemoCloud on loopback (``make_cloud`` from tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from textual.widgets import Input
+
+from tui.app import ImshareApp
+from tui.cloud.token_cache import TokenCache
+from tui.config import Settings
+from tui.launch import demo_settings
+from tui.widgets.context_bar import ContextBar
+
+# What the context bar's countdown shows in every app test: 23h59m.
+FROZEN_SECONDS_LEFT = 86_340.0
+# A small world with every status and a full-ECS image among the pending ones (seed 7).
+IMAGES = 48
+SEED = 7
+
+
+@pytest.fixture(autouse=True)
+def frozen_ui(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No cursor blink, no spinner frames, a fixed token countdown."""
+    assert hasattr(Input, "_toggle_cursor"), "Textual renamed Input._toggle_cursor"
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+    monkeypatch.setattr(ContextBar, "animate_spinner", False)
+    monkeypatch.setattr(ContextBar, "seconds_left", lambda self, token: FROZEN_SECONDS_LEFT)
+
+
+@pytest.fixture
+def cloud(make_cloud: Callable[..., Any]) -> Any:
+    """A fresh demo cloud per test (tests change its state)."""
+    return make_cloud(images=IMAGES, seed=SEED)
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Callable[..., ImshareApp]:
+    """``make_app(cloud, read_only=..., **settings_overrides)`` or ``make_app(settings=...)``.
+
+    Each app gets its own token cache and config path under ``tmp_path``.
+    """
+    counter = itertools.count(1)
+
+    def build(
+        cloud: Any = None,
+        *,
+        settings: Settings | None = None,
+        read_only: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+        cache_path: Path | None = None,
+        quiet: bool = False,
+        **overrides: Any,
+    ) -> ImshareApp:
+        n = next(counter)
+        if settings is None:
+            assert cloud is not None, "give a cloud or settings"
+            settings = demo_settings(cloud.credentials)
+        for name, value in overrides.items():
+            setattr(settings, name, value)
+        app = ImshareApp(
+            settings,
+            cache=TokenCache(cache_path or tmp_path / f"tokens-{n}.json"),
+            config_path=tmp_path / f"config-{n}.toml",
+            read_only=read_only,
+            transport=transport,
+        )
+        if quiet:
+            # What run_test(notifications=False) does; snap_compare runs the app with
+            # App.run(headless=True), which would otherwise draw toasts into the snapshot.
+            app._disable_notifications = True
+            app._disable_tooltips = True
+        return app
+
+    return build

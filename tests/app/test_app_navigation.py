@@ -1,0 +1,359 @@
+"""Keys that look and move: views, cursor, detail pane, sort, filter, marks, copy, help, quit."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from app_support import (
+    detail_text,
+    main_screen,
+    table,
+    visible_ids,
+    visible_names,
+    wait_for,
+    wait_loaded,
+    wait_member,
+    wait_screen,
+)
+from rich.console import Console
+from textual.widgets import Input
+
+from tui.image_store import COLUMN_BY_KEY
+from tui.screens.help import HelpScreen
+from tui.widgets.image_table import ImageTable
+
+SIZE = (120, 36)
+
+
+async def test_views_and_counts_match_the_cloud(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        pending = set(cloud.shared_image_ids("pending"))
+        accepted = set(cloud.shared_image_ids("accepted"))
+        rejected = set(cloud.shared_image_ids("rejected"))
+        state = main.describe_state()
+        assert state["view"] == "Pending"  # the default view
+        assert state["counts"] == {
+            "Pending": len(pending),
+            "Accepted": len(accepted),
+            "Rejected": len(rejected),
+            "All": len(pending | accepted | rejected),
+        }
+        assert set(visible_ids(app)) == pending
+        for key, view, expected in (
+            ("2", "Accepted", accepted),
+            ("3", "Rejected", rejected),
+            ("4", "All", pending | accepted | rejected),
+            ("1", "Pending", pending),
+        ):
+            await pilot.press(key)
+            assert main.describe_state()["view"] == view
+            assert set(visible_ids(app)) == expected
+        # The tabs show each view with its count, as text.
+        tabs = str(main.query_one("#tabs").render())
+        assert f"1 Pending {len(pending)}" in tabs
+        assert f"2 Accepted {len(accepted)}" in tabs
+
+
+async def test_cursor_keys_move_and_the_detail_pane_follows(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await wait_loaded(pilot)
+        grid = table(app)
+        rows = list(grid.rows)
+        assert len(rows) > 20  # more than a page, so pageup/pagedown really page
+        assert grid.cursor == 0
+        assert rows[0].name in detail_text(app)
+        assert rows[0].id in detail_text(app)
+
+        expected = {
+            "j": 1,
+            "down": 2,
+            "k": 1,
+            "up": 0,
+            "G": len(rows) - 1,
+            "g": 0,
+            "pagedown": None,  # checked below: a page further than before
+            "end": len(rows) - 1,
+            "home": 0,
+        }
+        for key, index in expected.items():
+            before = grid.cursor
+            await pilot.press(key)
+            if index is None:
+                assert grid.cursor > before + 5
+            else:
+                assert grid.cursor == index, key
+            current = rows[grid.cursor]
+            assert grid.current == current
+            text = detail_text(app)
+            assert current.name in text and current.id in text, key
+        await pilot.press("pagedown", "pagedown")
+        assert grid.cursor > 10
+        low = grid.cursor
+        await pilot.press("pageup")
+        assert grid.cursor < low
+        # k at the top and j at the bottom stay put.
+        await pilot.press("g", "k")
+        assert grid.cursor == 0
+        await pilot.press("G", "j")
+        assert grid.cursor == len(rows) - 1
+
+
+async def test_detail_pane_shows_the_member_record_once_fetched(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await wait_member(pilot)
+        text = detail_text(app)
+        assert "Shared" in text and "Decided" in text
+        assert "loading…" not in text
+        # An accepted image has a decision time.
+        await pilot.press("2")
+        await wait_member(pilot)
+        text = detail_text(app)
+        decided = next(line for line in text.splitlines() if line.startswith("Decided"))
+        assert "UTC" in decided
+
+
+async def test_detail_pane_says_a_full_ecs_image_needs_a_vault(cloud: Any, make_app: Any) -> None:
+    whole = cloud.whole_image_ids()[0]
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("4")
+        grid = table(app)
+        grid.move_to(visible_ids(app).index(whole))
+        await pilot.pause()
+        assert "Full-ECS image" in detail_text(app)
+        assert "vault" in detail_text(app)
+
+
+def _sorted_names(app: Any, key: str, reverse: bool) -> list[str]:
+    rows = list(table(app).rows)
+    return [i.name for i in sorted(rows, key=COLUMN_BY_KEY[key].sort_value, reverse=reverse)]
+
+
+async def test_sort_keys_toggle_direction(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        await pilot.press("4")  # every status, so sorting by status means something
+        names = visible_names(app)
+        assert names == _sorted_names(app, "name", False)  # the default: name ascending
+        for letter, key in (
+            ("N", "name"),
+            ("S", "status"),
+            ("O", "os"),
+            ("Z", "size"),
+            ("F", "format"),
+            ("W", "owner"),
+            ("C", "created"),
+        ):
+            await pilot.press(letter)
+            ascending = key != "name"  # name was already the sort key: N flips it
+            assert main.store.sort_key == key
+            assert main.store.sort_reverse is not ascending, letter
+            assert visible_names(app) == _sorted_names(app, key, not ascending), letter
+            await pilot.press(letter)
+            assert main.store.sort_reverse is ascending, letter
+            assert visible_names(app) == _sorted_names(app, key, ascending), letter
+        assert visible_names(app) != names  # the order really changed along the way
+
+
+async def test_clicking_a_header_sorts_by_that_column(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        grid = table(app)
+        header = str(grid.render_line(0).text)
+        column = header.index("Size")
+        await pilot.click(ImageTable, offset=(column + 1, 0))
+        await pilot.pause()
+        assert main.store.sort_key == "size"
+        assert not main.store.sort_reverse
+        sizes = [i.size_bytes or 0 for i in grid.rows]
+        assert sizes == sorted(sizes)
+        await pilot.click(ImageTable, offset=(column + 1, 0))
+        await pilot.pause()
+        assert main.store.sort_reverse
+        sizes = [i.size_bytes or 0 for i in grid.rows]
+        assert sizes == sorted(sizes, reverse=True)
+        assert "Size▼" in str(grid.render_line(0).text)
+
+
+async def test_filter_by_name_id_owner_and_os_as_you_type(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        await pilot.press("4")
+        everything = list(table(app).rows)
+        some = everything[5]
+        field = main.query_one("#filter", Input)
+
+        await pilot.press("slash")
+        assert field.has_focus
+        # Name, typed in the wrong case, one key at a time: the table narrows as you type.
+        word = some.name.split("_")[0].upper()
+        counts = []
+        for char in word:
+            await pilot.press(char)
+            counts.append(len(table(app).rows))
+        assert counts == sorted(counts, reverse=True)
+        expected = [i.id for i in everything if word.lower() in i.search_text]
+        assert visible_ids(app) == expected
+        assert some.id in expected
+
+        async def filter_for(text: str) -> list[str]:
+            field.value = ""
+            await pilot.pause()
+            await pilot.press(*text)
+            await pilot.pause()
+            return visible_ids(app)
+
+        assert await filter_for(some.id[:13].upper()) == [some.id]
+        owner_hits = await filter_for(some.owner[:10])
+        assert some.id in owner_hits
+        assert owner_hits == [i.id for i in everything if some.owner[:10] in i.search_text]
+        os_word = some.os_version.split()[0].lower()
+        assert set(await filter_for(os_word)) == {
+            i.id for i in everything if os_word in i.search_text
+        }
+        assert await filter_for("no-such-image-zzz") == []
+        assert "No image matches" in table(app).empty_text
+
+        # Escape clears the filter and gives the table back the focus.
+        await pilot.press("escape")
+        assert field.value == ""
+        assert main.store.filter_text == ""
+        assert visible_ids(app) == [i.id for i in everything]
+        assert table(app).has_focus
+        assert not main.query_one("#filter-bar").has_class("-active")
+
+
+async def test_enter_in_the_filter_keeps_it_and_returns_to_the_table(
+    cloud: Any, make_app: Any
+) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        await pilot.press("slash", "d", "e", "b", "enter")
+        assert table(app).has_focus
+        assert main.store.filter_text == "deb"
+        assert all("deb" in i.search_text for i in table(app).rows)
+        await pilot.press("j")  # keys act on the table again
+        assert table(app).cursor == min(1, len(table(app).rows) - 1)
+        await pilot.press("escape")
+        assert main.store.filter_text == ""
+
+
+async def test_marks_space_star_and_u(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        rows = list(table(app).rows)
+        await pilot.press("space")
+        assert main.store.marked == {rows[0].id}
+        assert table(app).cursor == 1  # space moves down
+        await pilot.press("space", "space")
+        assert main.store.marked == {r.id for r in rows[:3]}
+        assert main.describe_state()["marked"] == 3
+        assert "3 marked" in str(main.query_one("#tabs").render())
+        assert str(table(app).render_line(1).text).startswith("✓")
+        # space on a marked row unmarks it
+        await pilot.press("k", "space")
+        assert main.store.marked == {rows[0].id, rows[1].id}
+        await pilot.press("u")
+        assert main.store.marked == set()
+        await pilot.press("asterisk")
+        assert main.store.marked == {r.id for r in rows}
+        await pilot.press("u")
+        assert not main.store.marked
+        # * marks only what the filter shows
+        await pilot.press("slash", *"ubuntu", "enter")
+        shown = {i.id for i in table(app).rows}
+        assert shown and len(shown) < len(rows)
+        await pilot.press("asterisk")
+        assert main.store.marked == shown
+
+
+async def test_y_copies_the_image_id(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("j", "y")
+        assert app.clipboard == table(app).rows[1].id
+
+
+def _plain(content: object) -> str:
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(content)
+    return console.export_text()
+
+
+async def test_help_lists_the_keys(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("question_mark")
+        help_screen = await wait_screen(pilot, HelpScreen)
+        text = "\n".join(_plain(static.content) for static in help_screen.query("Static"))
+        for needle in (
+            "Next image",
+            "Accept",
+            "Reject",
+            "Reset to pending",
+            "Mark / unmark",
+            "Mark every visible image",
+            "Clear all marks",
+            "Filter by name, id, owner or OS",
+            "ctrl+r / f5",
+            "Copy the image id",
+            "Open the config screen",
+            "Quit",
+            "Sort by name",
+            "N",
+        ):
+            assert needle in text, needle
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        await pilot.press("f1")
+        await wait_screen(pilot, HelpScreen)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
+
+
+async def test_q_quits(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, timeout=5)
+    assert app.return_code == 0
+
+
+async def test_ctrl_q_quits_from_a_dialog(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("question_mark")
+        await wait_screen(pilot, HelpScreen)
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running, timeout=5)
+
+
+async def test_the_context_bar_shows_the_tokens_project_and_only_the_host(
+    cloud: Any, make_app: Any
+) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        bar = str(main.query_one("#context").render())
+        assert bar.startswith("127.0.0.1 eu-de")
+        assert "eu-de_demo" in bar and cloud.project_id[:8] in bar
+        assert "demo" in bar and "23h59m" in bar
+        assert str(cloud.app.base_url.rsplit(":", 1)[1]) not in bar  # no port
+        assert "demo-password" not in bar
+        _ = main_screen(app)
