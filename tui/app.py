@@ -29,6 +29,16 @@ log = logging.getLogger("imshare.app")
 DEFAULT_THEME = "textual-dark"
 
 
+def _refresh_seconds(explicit: float | None, prefs: dict[str, Any]) -> float:
+    """The auto-refresh interval: off (0) unless the command line or [ui] sets one (min 5 s)."""
+    value: Any = explicit if explicit is not None else prefs.get("refresh_seconds", 0)
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return max(seconds, 5.0) if seconds > 0 else 0.0
+
+
 class ImshareApp(App[int]):
     """Review images shared with your project; accept or reject them with one key."""
 
@@ -53,6 +63,7 @@ class ImshareApp(App[int]):
         transport: httpx.AsyncBaseTransport | None = None,
         demo: bool = False,
         startup_warnings: list[str] | None = None,
+        refresh_seconds: float | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -60,6 +71,7 @@ class ImshareApp(App[int]):
         self.config_path = config_path
         self.ui_prefs: dict[str, Any] = dict(ui_prefs or {})
         self.read_only = read_only
+        self.refresh_seconds = _refresh_seconds(refresh_seconds, self.ui_prefs)
         self.demo = demo
         self._transport = transport
         self._startup_warnings = list(startup_warnings or [])
@@ -104,7 +116,14 @@ class ImshareApp(App[int]):
                 screen.settings_changed()
 
     def watch_theme(self, theme: str) -> None:
+        """Remember a theme picked in the command palette for the next start."""
+        if not self.is_running or self.ui_prefs.get("theme") == theme:
+            return
         self.ui_prefs["theme"] = theme
+        if self.config_path is not None:
+            from tui.ui_prefs import save_ui_prefs
+
+            save_ui_prefs(self.config_path, self.ui_prefs)
 
     # -------------------------------------------------------------- actions
 

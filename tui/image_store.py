@@ -69,6 +69,15 @@ class ImageStore:
     def __len__(self) -> int:
         return len(self._images)
 
+    def ids(self) -> set[str]:
+        return set(self._images)
+
+    def visible_all(self) -> list[SharedImage]:
+        """Every image, sorted as the table is, regardless of view and filter."""
+        rows = list(self._images.values())
+        rows.sort(key=COLUMN_BY_KEY[self.sort_key].sort_value, reverse=self.sort_reverse)
+        return rows
+
     def get(self, image_id: str) -> SharedImage | None:
         return self._images.get(image_id)
 

@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
             theme=getattr(args, "theme", None),
             demo=getattr(args, "demo", False),
             startup_warnings=warnings + cache.warnings,
+            refresh_seconds=getattr(args, "refresh", None),
         )
         app.run(mouse=not getattr(args, "no_mouse", False))
         return app.return_code or 0

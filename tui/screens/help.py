@@ -51,17 +51,18 @@ class HelpScreen(ModalScreen[None]):
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
+        table.add_column(style="dim", no_wrap=True)
         for keys, description in _MOVES:
-            table.add_row(keys, description)
-        table.add_row("", "")
+            table.add_row(keys, description, "")
+        table.add_row("", "", "")
         for binding in MainScreen.BINDINGS:
             assert isinstance(binding, Binding)
             if read_only and binding.id in ("accept", "reject", "pending"):
                 continue
-            table.add_row(_keys(binding, keymap), _describe(binding))
+            table.add_row(_keys(binding, keymap), _describe(binding), binding.id or "")
         for binding in ImshareApp.BINDINGS:
             assert isinstance(binding, Binding)
-            table.add_row(_keys(binding, keymap), binding.description)
+            table.add_row(_keys(binding, keymap), binding.description, binding.id or "")
         with Vertical(classes="dialog help-dialog"):
             yield Label(Text("imshare keys  (escape closes)", style="bold"))
             with VerticalScroll(classes="dialog-body"):
@@ -69,7 +70,8 @@ class HelpScreen(ModalScreen[None]):
             note = "Read-only mode: accept, reject and pending are disabled." if read_only else ""
             note += (
                 "\nWith marked images, a / r / p act on all of them; otherwise on the "
-                "highlighted one. Keys can be remapped by id in config.toml [ui.keymap]."
+                "highlighted one. Remap a key by its id (right column) in config.toml, e.g. "
+                '[ui.keymap] accept = "a,enter".'
             )
             yield Static(Text(note.strip(), style="dim"))
 

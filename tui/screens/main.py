@@ -120,10 +120,32 @@ class MainScreen(Screen[None]):
         bar.set_token(self.imshare.session.cached_token())
         self._update_tabs()
         self.query_one(ImageTable).focus()
+        refresh = self.imshare.refresh_seconds
+        if refresh:
+            self.set_interval(refresh, self._auto_refresh, name="auto-refresh")
         if not self.imshare.settings.problems() or self.imshare.session.cached_token():
             self.load_images()
         else:
             self._set_empty_text("Not configured yet: press c to open the config screen.")
+
+    def _auto_refresh(self) -> None:
+        if not (self.listing or self.deciding or self.app.screen is not self):
+            self.load_images()
+
+    def _announce_new(self, before: set[str]) -> None:
+        """Say which images appeared since the last listing (auto-refresh or ctrl+r)."""
+        new = [image for image in self.store.visible_all() if image.id not in before]
+        if not new:
+            return
+        names = ", ".join(image.name or image.id for image in new[:3])
+        more = f" and {len(new) - 3} more" if len(new) > 3 else ""
+        noun = "image is" if len(new) == 1 else "images are"
+        self.notify(
+            f"{names}{more}",
+            title=f"{len(new)} new {noun} shared with you",
+            timeout=8,
+            markup=False,
+        )
 
     def _fallback_context(self) -> str:
         settings = self.imshare.settings
@@ -247,8 +269,11 @@ class MainScreen(Screen[None]):
                 except PasswordRequired:
                     if not await self.imshare.ask_password():
                         raise
+            before = self.store.ids() if self._loaded_once else None
             self.store.replace_all(collected.values())
             self._loaded_once = True
+            if before is not None:
+                self._announce_new(before)
             bar.set_token(session.current_token)
         except ApiError as error:
             self._load_error = error
