@@ -1,0 +1,539 @@
+"""imshare speed-and-scale benchmark (issue 5). Run on its own, never by pytest::
+
+    python tests/perf/bench.py [--sizes 1000,10000,50000] [--quick] [--json PATH]
+
+For every size N it starts ``imshare demo-server --images N`` as a separate process, reads its
+``export OS_*=...`` lines and measures, each in a fresh process:
+
+1. ``imshare list --status all --json`` wall time, with a cached token and without one;
+2. the app (headless, ``app_probe.py``): first rows drawn, all rows loaded, from process start;
+3. filter keystrokes and cursor moves in the app (p50/p95), at sizes >= 10,000;
+4. (once, on its own demo cloud with 50 ms latency) accepting 200 images through
+   ``CloudSession.set_status_many`` with the app's concurrency (8);
+5. the app's peak resident memory once every row is loaded;
+6. ``openstack image list --shared --member-status all -f json`` against the same cloud, when
+   python-openstackclient is installed in a separate venv (``--osc``, or
+   ``/tmp/osc-venv/bin/openstack``).
+
+It prints a table of every figure with its target and PASS/FAIL and writes JSON (default
+``tests/perf/results/latest.json``). See tests/perf/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+DEFAULT_JSON = HERE / "results" / "latest.json"
+DEFAULT_OSC = Path("/tmp/osc-venv/bin/openstack")
+PROBE = HERE / "app_probe.py"
+
+BULK_IMAGES = 200
+BULK_LATENCY_MS = 50
+APP_CONCURRENCY = 8  # tui.screens.main.DECISION_CONCURRENCY
+GROWTH_LIMIT = 5.5
+
+_SCRUB_PREFIXES = ("OS_",)
+_SCRUB_NAMES = {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _imshare_command() -> list[str]:
+    """The installed ``imshare`` script next to this interpreter, else ``python -m tui``."""
+    script = Path(sys.executable).with_name("imshare")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("imshare")
+    return [found] if found else [sys.executable, "-m", "tui"]
+
+
+def _base_env() -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(_SCRUB_PREFIXES) and k.upper() not in _SCRUB_NAMES
+    }
+    env["NO_PROXY"] = "127.0.0.1,localhost"
+    env.pop("TEXTUAL", None)
+    return env
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def _machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu or platform.processor(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
+class DemoServer:
+    """``imshare demo-server`` in its own process; ``env`` holds its ``OS_*`` variables."""
+
+    def __init__(self, images: int, latency_ms: float, workdir: Path) -> None:
+        self.images = images
+        self.latency_ms = latency_ms
+        self.workdir = workdir
+        self.env: dict[str, str] = {}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.seed_seconds = 0.0
+
+    def __enter__(self) -> DemoServer:
+        out = self.workdir / f"server-{self.images}-{self.latency_ms:g}.env"
+        err = self.workdir / f"server-{self.images}-{self.latency_ms:g}.log"
+        command = [
+            *_imshare_command(),
+            "demo-server",
+            "--images",
+            str(self.images),
+            "--latency-ms",
+            str(self.latency_ms),
+        ]
+        started = time.perf_counter()
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            self.process = subprocess.Popen(
+                command, stdout=stdout, stderr=stderr, env=_base_env(), cwd=self.workdir
+            )
+        deadline = time.monotonic() + 300
+        # The banner on stderr comes after the export lines were flushed to stdout.
+        while b"demo cloud on" not in err.read_bytes():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"demo-server exited: {err.read_text(errors='replace')}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("demo-server did not start in time")
+            time.sleep(0.05)
+        self.seed_seconds = time.perf_counter() - started
+        for line in out.read_text().splitlines():
+            if line.startswith("export ") and "=" in line:
+                name, _, value = line[len("export ") :].partition("=")
+                self.env[name] = _unquote(value)
+        if "OS_AUTH_URL" not in self.env:
+            raise RuntimeError(f"no export lines from demo-server: {out.read_text()!r}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _unquote(value: str) -> str:
+    import shlex
+
+    parts = shlex.split(value)
+    return parts[0] if parts else ""
+
+
+@contextmanager
+def _config_dir(parent: Path, name: str) -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=parent))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _run(command: list[str], env: dict[str, str], *, timeout: float = 600) -> tuple[float, bytes]:
+    """Wall time of one process, and its stdout; fails loudly on a non-zero exit."""
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, timeout=timeout, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(command[:4])}... exited {done.returncode}: "
+            f"{done.stderr.decode(errors='replace')[-2000:]}"
+        )
+    return elapsed, done.stdout
+
+
+def _timed_runs(runs: int, one: Callable[[], float], *, warmup: int = 1) -> dict[str, Any]:
+    for _ in range(warmup):
+        one()
+    samples = [one() for _ in range(runs)]
+    return {"best": min(samples), "median": _median(samples), "samples": samples}
+
+
+# ----------------------------------------------------------------------------- measurements
+
+
+def measure_cli(server: DemoServer, workdir: Path, runs: int) -> dict[str, Any]:
+    """``imshare list --status all --json``: cached token, then a fresh config dir each run."""
+    command = [*_imshare_command(), "list", "--status", "all", "--json"]
+    result: dict[str, Any] = {}
+    with _config_dir(workdir, "cached") as config:
+        env = {**_base_env(), **server.env, "IMSHARE_CONFIG_DIR": str(config)}
+        _run([*_imshare_command(), "login"], env)
+        _, out = _run(command, env)
+        listed = len(json.loads(out))
+        if listed != server.images:
+            raise RuntimeError(f"imshare list returned {listed} images, expected {server.images}")
+        result["cached"] = _timed_runs(runs, lambda: _run(command, env)[0], warmup=0)
+    result["listed"] = listed
+
+    def uncached() -> float:
+        with _config_dir(workdir, "fresh") as fresh:
+            env = {**_base_env(), **server.env, "IMSHARE_CONFIG_DIR": str(fresh)}
+            return _run(command, env)[0]
+
+    result["uncached"] = _timed_runs(runs, uncached, warmup=0)
+    return result
+
+
+def measure_osc(server: DemoServer, osc: Path, runs: int) -> dict[str, Any]:
+    command = [str(osc), "image", "list", "--shared", "--member-status", "all", "-f", "json"]
+    env = {**_base_env(), **server.env, "OS_IDENTITY_API_VERSION": "3"}
+    _, out = _run(command, env)
+    listed = len(json.loads(out))
+    samples = [_run(command, env)[0] for _ in range(runs)]
+    return {"best": min(samples), "median": _median(samples), "samples": samples, "listed": listed}
+
+
+def measure_app(server: DemoServer, workdir: Path, runs: int, *, interact: bool) -> dict[str, Any]:
+    """The app probe in a fresh process per run, with a cached token."""
+    outputs: list[dict[str, Any]] = []
+    with _config_dir(workdir, "app") as config:
+        env = {**_base_env(), **server.env, "IMSHARE_CONFIG_DIR": str(config)}
+        _run([*_imshare_command(), "login"], env)
+        for index in range(runs):
+            # Keystrokes are timed in the first run only: they are many samples already.
+            command = [sys.executable, str(PROBE), "--expect", str(server.images)]
+            if interact and index == 0:
+                command.append("--interact")
+            spawned_at = time.perf_counter()
+            command += ["--spawned-at", repr(spawned_at)]
+            done = subprocess.run(command, env=env, capture_output=True, timeout=900, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"app probe failed: {done.stderr.decode(errors='replace')}")
+            outputs.append(json.loads(done.stdout.decode().strip().splitlines()[-1]))
+    result: dict[str, Any] = {"runs": outputs}
+    for key in ("startup", "imports", "first_rows", "all_rows", "rss_mb"):
+        values = [o[key] for o in outputs]
+        result[key] = {"median": _median(values), "best": min(values), "samples": values}
+    interactive = [o["interact"] for o in outputs if "interact" in o]
+    if interactive:
+        result["interact"] = interactive[0]
+    return result
+
+
+def measure_bulk(workdir: Path, concurrencies: list[int]) -> dict[str, Any]:
+    """Accept 200 pending images at 50 ms latency through the app's own session call."""
+    sys.path.insert(0, str(REPO))
+    from tui.cloud.models import MemberStatus
+    from tui.cloud.session import CloudSession
+    from tui.cloud.token_cache import TokenCache
+    from tui.config import Settings
+
+    images = BULK_IMAGES * (len(concurrencies) + 1) * 2 + 100
+    result: dict[str, Any] = {"latency_ms": BULK_LATENCY_MS, "images": BULK_IMAGES, "runs": {}}
+    with (
+        DemoServer(images, BULK_LATENCY_MS, workdir) as server,
+        _config_dir(workdir, "bulk") as config,
+    ):
+        creds = server.env
+        settings = Settings(
+            auth_url=creds["OS_AUTH_URL"],
+            username=creds["OS_USERNAME"],
+            password=creds["OS_PASSWORD"],
+            user_domain_name=creds["OS_USER_DOMAIN_NAME"],
+            project_name=creds["OS_PROJECT_NAME"],
+            project_domain_name=creds.get("OS_PROJECT_DOMAIN_NAME", ""),
+            region=creds.get("OS_REGION_NAME", ""),
+        )
+
+        async def run() -> None:
+            cache = TokenCache(config / "tokens.json")
+            async with CloudSession(settings, cache) as session:
+                await session.token()
+                pending = [
+                    image.id
+                    for image in await session.list_shared([MemberStatus.PENDING])
+                    if not image.needs_vault
+                ]
+                # A warm pool, as in the app after its listing.
+                await session.get_member(pending[-1])
+                for n, concurrency in enumerate(concurrencies):
+                    batch = pending[n * BULK_IMAGES : (n + 1) * BULK_IMAGES]
+                    if len(batch) < BULK_IMAGES:
+                        raise RuntimeError("not enough pending images for the bulk runs")
+                    started = time.perf_counter()
+                    decisions = await session.set_status_many(
+                        batch, MemberStatus.ACCEPTED, concurrency=concurrency
+                    )
+                    elapsed = time.perf_counter() - started
+                    failed = [d for d in decisions if not d.ok]
+                    result["runs"][str(concurrency)] = {
+                        "seconds": elapsed,
+                        "failed": len(failed),
+                        "per_request": elapsed * concurrency / BULK_IMAGES,
+                    }
+
+        asyncio.run(run())
+    at_app = result["runs"][str(APP_CONCURRENCY)]
+    per_request = at_app["per_request"]
+    result["seconds"] = at_app["seconds"]
+    result["sequential_estimate"] = per_request * BULK_IMAGES
+    result["concurrency_needed_for_2s"] = math.ceil(per_request * BULK_IMAGES / 2.0)
+    return result
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def _checks(data: dict[str, Any]) -> list[dict[str, Any]]:
+    sizes: dict[str, Any] = data["sizes"]
+    rows: list[dict[str, Any]] = []
+
+    def add(figure: str, value: float | None, target: str, ok: bool | None, unit: str = "s"):
+        rows.append({"figure": figure, "value": value, "unit": unit, "target": target, "pass": ok})
+
+    for n_text, size in sizes.items():
+        n = int(n_text)
+        label = f"{n:,}"
+        cli = size.get("cli")
+        if cli:
+            cached = cli["cached"]["median"]
+            uncached = cli["uncached"]["median"]
+            if n == 1000:
+                add(f"CLI list {label}, cached token", cached, "<= 0.35 s", cached <= 0.35)
+            elif n == 10000:
+                add(f"CLI list {label}, cached token", cached, "<= 1.0 s", cached <= 1.0)
+            else:
+                add(f"CLI list {label}, cached token", cached, "(growth)", None)
+            add(f"CLI list {label}, no cached token", uncached, "(info)", None)
+        osc = size.get("osc")
+        if osc and cli:
+            ratio = cli["cached"]["median"] / osc["median"]
+            add(f"openstack image list {label}", osc["median"], "(yardstick)", None)
+            if n == 1000:
+                add(f"CLI / openstack, {label}", ratio, "<= 0.25x", ratio <= 0.25, "x")
+            else:
+                add(f"CLI / openstack, {label}", ratio, "(info)", None, "x")
+        elif size.get("osc_note"):
+            add(f"CLI / openstack, {label}", None, size["osc_note"], None, "x")
+        app = size.get("app")
+        if app:
+            first = app["first_rows"]["median"]
+            every = app["all_rows"]["median"]
+            rss = app["rss_mb"]["median"]
+            if n == 10000:
+                add(f"app first rows {label}, cached", first, "<= 0.6 s", first <= 0.6)
+                add(f"app all rows {label}", every, "<= 2.0 s", every <= 2.0)
+                add(f"app peak memory {label}", rss, "<= 150 MB", rss <= 150, "MB")
+            else:
+                add(f"app first rows {label}, cached", first, "(info)", None)
+                add(f"app all rows {label}", every, "(info)", None)
+                add(f"app peak memory {label}", rss, "(info)", None, "MB")
+            inter = app.get("interact")
+            if inter:
+                fp95 = inter["filter"]["p95"]
+                cp95 = inter["cursor"]["p95"]
+                add(f"filter keystroke {label} p50", inter["filter"]["p50"], "(info)", None)
+                add(
+                    f"filter keystroke {label} p95",
+                    fp95,
+                    "<= 50 ms" if n == 10000 else "(growth)",
+                    fp95 <= 0.050 if n == 10000 else None,
+                )
+                add(f"cursor move {label} p50", inter["cursor"]["p50"], "(info)", None)
+                add(
+                    f"cursor move {label} p95",
+                    cp95,
+                    "<= 16 ms" if n == 10000 else "(growth)",
+                    cp95 <= 0.016 if n == 10000 else None,
+                )
+    bulk = data.get("bulk")
+    if bulk:
+        add(
+            f"bulk accept {BULK_IMAGES} @ {BULK_LATENCY_MS} ms, concurrency {APP_CONCURRENCY}",
+            bulk["seconds"],
+            "<= 2.0 s",
+            bulk["seconds"] <= 2.0,
+        )
+        for concurrency, run in sorted(bulk["runs"].items(), key=lambda kv: int(kv[0])):
+            if int(concurrency) != APP_CONCURRENCY:
+                add(
+                    f"bulk accept {BULK_IMAGES}, concurrency {concurrency}",
+                    run["seconds"],
+                    "(info)",
+                    None,
+                )
+    # Growth from 10,000 to 50,000 for every figure measured at both sizes.
+    small, large = sizes.get("10000"), sizes.get("50000")
+    if small and large:
+        pairs = _growth_pairs(small, large)
+        for name, a, b in pairs:
+            ratio = b / a if a else float("inf")
+            ok = ratio <= GROWTH_LIMIT
+            add(f"growth 10k->50k: {name}", ratio, f"<= {GROWTH_LIMIT}x", ok, "x")
+    return rows
+
+
+def _growth_pairs(small: dict[str, Any], large: dict[str, Any]) -> list[tuple[str, float, float]]:
+    pairs: list[tuple[str, float, float]] = []
+
+    def pair(name: str, getter: Callable[[dict[str, Any]], float]) -> None:
+        with suppress(KeyError, TypeError):
+            pairs.append((name, getter(small), getter(large)))
+
+    pair("CLI list cached", lambda s: s["cli"]["cached"]["median"])
+    pair("CLI list uncached", lambda s: s["cli"]["uncached"]["median"])
+    pair("app first rows", lambda s: s["app"]["first_rows"]["median"])
+    pair("app all rows", lambda s: s["app"]["all_rows"]["median"])
+    pair("app peak memory", lambda s: s["app"]["rss_mb"]["median"])
+    pair("filter keystroke p95", lambda s: s["app"]["interact"]["filter"]["p95"])
+    pair("cursor move p95", lambda s: s["app"]["interact"]["cursor"]["p95"])
+    return pairs
+
+
+def _format_value(row: dict[str, Any]) -> str:
+    value = row["value"]
+    if value is None:
+        return "-"
+    if row["unit"] == "s":
+        return f"{value * 1000:.1f} ms" if value < 0.1 else f"{value:.2f} s"
+    if row["unit"] == "MB":
+        return f"{value:.0f} MB"
+    return f"{value:.2f}x"
+
+
+def render_table(rows: list[dict[str, Any]]) -> str:
+    header = ("figure", "value", "target", "result")
+    body = [
+        (
+            row["figure"],
+            _format_value(row),
+            row["target"],
+            "PASS" if row["pass"] else ("FAIL" if row["pass"] is False else ""),
+        )
+        for row in rows
+    ]
+    widths = [max(len(r[i]) for r in (header, *body)) for i in range(4)]
+    lines = ["| " + " | ".join(h.ljust(widths[i]) for i, h in enumerate(header)) + " |"]
+    lines.append("| " + " | ".join("-" * w for w in widths) + " |")
+    lines += ["| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)) + " |" for r in body]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="imshare speed-and-scale benchmark")
+    parser.add_argument("--sizes", default="1000,10000,50000", help="comma-separated N")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
+    parser.add_argument("--runs", type=int, default=None, help="repeats per CLI figure")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="demo cloud latency")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write JSON")
+    parser.add_argument("--osc", type=Path, default=None, help="path to `openstack`")
+    parser.add_argument("--osc-max", type=int, default=1000, help="largest N for openstack")
+    parser.add_argument("--skip", default="", help="comma list of: cli,osc,app,bulk")
+    args = parser.parse_args(argv)
+
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    runs = args.runs or (2 if args.quick else 5)
+    app_runs = 1 if args.quick else 3
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    osc = args.osc or (DEFAULT_OSC if DEFAULT_OSC.exists() else None)
+    osc_note = ""
+    if osc is None or not Path(osc).exists():
+        osc_note = "skipped: python-openstackclient not found (--osc PATH)"
+        osc = None
+
+    data: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": _machine(),
+        "options": {
+            "sizes": sizes,
+            "runs": runs,
+            "app_runs": app_runs,
+            "latency_ms": args.latency_ms,
+            "quick": args.quick,
+        },
+        "sizes": {},
+    }
+    workdir = Path(tempfile.mkdtemp(prefix="imshare-bench-"))
+    try:
+        for n in sizes:
+            _log(f"== {n:,} shared images")
+            size: dict[str, Any] = {}
+            with DemoServer(n, args.latency_ms, workdir) as server:
+                size["server_start_seconds"] = server.seed_seconds
+                if "cli" not in skip:
+                    _log("   imshare list ...")
+                    size["cli"] = measure_cli(server, workdir, runs)
+                if "osc" not in skip:
+                    if osc is not None and n <= args.osc_max:
+                        _log("   openstack image list ...")
+                        size["osc"] = measure_osc(server, osc, 1 if args.quick else 3)
+                    elif osc is None:
+                        size["osc_note"] = osc_note
+                if "app" not in skip:
+                    _log("   app probe ...")
+                    size["app"] = measure_app(server, workdir, app_runs, interact=n >= 10000)
+            data["sizes"][str(n)] = size
+        if "bulk" not in skip:
+            _log(f"== bulk accept of {BULK_IMAGES} at {BULK_LATENCY_MS} ms")
+            concurrencies = [APP_CONCURRENCY] if args.quick else [4, APP_CONCURRENCY, 16]
+            data["bulk"] = measure_bulk(workdir, concurrencies)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    rows = _checks(data)
+    data["checks"] = rows
+    data["machine"]["loadavg_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    machine = data["machine"]
+    print(
+        f"imshare benchmark, {data['date']}: {machine['nproc']} cores, {machine['cpu']}, "
+        f"Python {machine['python']}"
+    )
+    print(render_table(rows))
+    failed = [row for row in rows if row["pass"] is False]
+    print(f"{len(rows) - len(failed)} of {len(rows)} rows ok; {len(failed)} target(s) missed")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"JSON: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
