@@ -72,6 +72,7 @@ class ImshareApp(App[int]):
         self.ui_prefs: dict[str, Any] = dict(ui_prefs or {})
         self.read_only = read_only
         self.refresh_seconds = _refresh_seconds(refresh_seconds, self.ui_prefs)
+        self.password_from_prompt = False
         self.demo = demo
         self._transport = transport
         self._startup_warnings = list(startup_warnings or [])
@@ -139,14 +140,17 @@ class ImshareApp(App[int]):
         if not isinstance(self.screen, ConfigScreen):
             self.push_screen(ConfigScreen())
 
-    async def ask_password(self) -> bool:
+    async def ask_password(self, problem: str = "") -> bool:
         """Ask for the password (from a worker); ``True`` once one is set for this session."""
+        from tui import logsetup
         from tui.screens.prompts import PasswordScreen
 
-        password = await self.push_screen_wait(PasswordScreen(self.settings))
+        password = await self.push_screen_wait(PasswordScreen(self.settings, problem=problem))
         if not password:
             return False
+        logsetup.add_secret(password)
         self.settings.password = password
+        self.password_from_prompt = True
         return True
 
     # --------------------------------------------------------- error funnel

@@ -83,6 +83,7 @@ class ConfigScreen(Screen[None]):
     def __init__(self, *, first_run: bool = False) -> None:
         super().__init__()
         self.first_run = first_run
+        self._preset_shown = ""
 
     @property
     def imshare(self) -> ImshareApp:
@@ -103,11 +104,12 @@ class ConfigScreen(Screen[None]):
                     ),
                     classes="config-note",
                 )
+            self._preset_shown = settings.preset if settings.preset in REGION_PRESETS else "custom"
             with Horizontal(classes="config-row"):
                 yield Label("Region preset", classes="config-label")
                 yield Select(
                     _PRESETS,
-                    value=settings.preset if settings.preset in REGION_PRESETS else "custom",
+                    value=self._preset_shown,
                     allow_blank=False,
                     id="preset",
                 )
@@ -163,6 +165,11 @@ class ConfigScreen(Screen[None]):
 
     @on(Select.Changed, "#preset")
     def _preset(self, event: Select.Changed) -> None:
+        # Select announces its initial value on mount: only a real change fills the fields,
+        # or a saved custom auth URL (a proxy, say) would be replaced by the preset's.
+        if str(event.value) == self._preset_shown:
+            return
+        self._preset_shown = str(event.value)
         preset = REGION_PRESETS.get(str(event.value))
         if preset is None:
             return

@@ -163,6 +163,7 @@ class MainScreen(Screen[None]):
         self.store.replace_all([])
         self.store.marked.clear()
         self._member_errors.clear()
+        self._loaded_once = False  # a failure now must show as a failure, not an empty list
         bar = self.query_one(ContextBar)
         bar.set_token(None)
         bar.fallback = self._fallback_context()
@@ -268,6 +269,13 @@ class MainScreen(Screen[None]):
                     break
                 except PasswordRequired:
                     if not await self.imshare.ask_password():
+                        raise
+                except ApiError as error:
+                    # A mistyped password from the prompt: ask again rather than keep it.
+                    if error.status != 401 or not self.imshare.password_from_prompt:
+                        raise
+                    self.imshare.settings.password = ""
+                    if not await self.imshare.ask_password(problem=error.summary):
                         raise
             before = self.store.ids() if self._loaded_once else None
             self.store.replace_all(collected.values())
@@ -403,6 +411,14 @@ class MainScreen(Screen[None]):
             current = self.query_one(ImageTable).current
             images = [current] if current is not None else []
         todo = [image for image in images if image.status != target]
+        for image in images:
+            if image.status == target:
+                # Already where the user wants it: done, so the mark must not linger and
+                # silently become the target of the next key.
+                self.store.marked.discard(image.id)
+        if len(todo) != len(images):
+            self.query_one(ImageTable).refresh()
+            self._update_tabs()
         if not todo:
             if images:
                 self.notify(f"Already {target.value}.", timeout=3)

@@ -98,13 +98,15 @@ class PasswordScreen(_InputDialog):
 
     password = True
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, problem: str = "") -> None:
         super().__init__()
-        self.title_text = "Password needed"
+        self.title_text = "Password needed" if not problem else "Login failed: try again"
         self.help_text = (
             f"Log in as {settings.username or '?'} (domain {settings.user_domain_name or '?'}) "
             f"to project {settings.project_label or '?'}. The password is kept in memory only."
         )
+        if problem:
+            self.help_text = f"{problem}\n\n{self.help_text}"
 
 
 class VaultScreen(_InputDialog):
