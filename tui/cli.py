@@ -4,7 +4,8 @@ Scripts must start fast, so nothing here imports Textual: the app (``tui.launch`
 cloud (``tui.democloud.cli``) are imported only when their command runs.
 
 Exit codes: 0 success; 1 the cloud refused or failed (one stderr line per failed image);
-2 usage or configuration errors (including "no password and nobody to ask"); 130 Ctrl-C.
+2 usage or configuration errors (including "no password and nobody to ask"); 3 ``list
+--exit-code`` found pending shares; 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
-import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -28,11 +28,24 @@ from tui.cloud.models import ALL_STATUSES, Member, MemberStatus, SharedImage, To
 from tui.cloud.session import CloudSession, Decision, PasswordRequired
 from tui.cloud.token_cache import TokenCache
 from tui.config import ConfigError, LoadedConfig, Settings, load
+from tui.output import (
+    DEFAULT_LIST,
+    FORMATS,
+    Row,
+    UnknownColumn,
+    column_names,
+    format_details,  # noqa: F401 - part of this module's API since the first release
+    human_size,  # noqa: F401 - part of this module's API since the first release
+    render_list,
+    render_show,
+    resolve,
+)
 
 log = logging.getLogger("imshare.cli")
 
 PROG = "imshare"
 STATUS_CHOICES = ("pending", "accepted", "rejected", "all")
+EXIT_PENDING = 3
 _VERBS = {
     MemberStatus.ACCEPTED: "accepted",
     MemberStatus.REJECTED: "rejected",
@@ -68,6 +81,42 @@ def _add_global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool)
         action="store_true",
         default=argparse.SUPPRESS if in_subcommand else False,
         help="write a debug log (secrets redacted); `imshare locate` prints its path",
+    )
+    parser.add_argument(
+        "--os-cloud",
+        metavar="NAME",
+        default=default,
+        help="use cloud NAME from clouds.yaml (default: $OS_CLOUD); OS_* variables still win",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        default=default,
+        help="use [profiles.NAME] of the config file (default: $IMSHARE_PROFILE, else the top "
+        "level, called 'default')",
+    )
+
+
+def _add_output_options(parser: argparse.ArgumentParser, *, listing: bool) -> None:
+    parser.add_argument(
+        "-f",
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="output format (default: table)",
+    )
+    default = ", ".join(DEFAULT_LIST) if listing else "all"
+    parser.add_argument(
+        "-c",
+        "--column",
+        action="append",
+        dest="columns",
+        metavar="NAME",
+        help=f"show only this column (repeatable; default: {default}); "
+        f"columns: {', '.join(column_names())}",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="same as -f json (the documented JSON objects)"
     )
 
 
@@ -120,11 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
         default="pending",
         help="member status to list (default: pending)",
     )
-    sub.add_argument("--json", action="store_true", help="print a JSON array")
+    _add_output_options(sub, listing=True)
+    sub.add_argument(
+        "--exit-code",
+        action="store_true",
+        help=f"exit {EXIT_PENDING} when the listing holds pending shares (for cron/monitoring)",
+    )
 
     sub = command("show", "show one image and your member record for it")
     sub.add_argument("image_id", metavar="ID")
-    sub.add_argument("--json", action="store_true", help="print JSON")
+    _add_output_options(sub, listing=False)
 
     for name, what in (
         ("accept", "accept shared images"),
@@ -147,6 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="N",
             help="requests in flight at once (default 8)",
         )
+        if name != "pending":
+            sub.add_argument(
+                "--no-batch",
+                dest="batch",
+                action="store_false",
+                help="one request per image even where the cloud offers OTC's batch API",
+            )
 
     command("login", "log in now (asks for the password if none is configured)")
     command("logout", "forget the cached token")
@@ -184,99 +245,13 @@ def _int(text: str) -> int:
 # ----------------------------------------------------------------------------- output
 
 
-def human_size(size: int | None) -> str:
-    """``42949672960`` -> ``40.0 GiB``; unknown -> ``-``."""
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
-def _when(value: datetime | None, *, seconds: bool = False) -> str:
-    if value is None:
-        return "-"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
-
-
-def _short(project_id: str) -> str:
-    return project_id[:8] if len(project_id) > 8 else project_id or "-"
-
-
 def _sorted(images: list[SharedImage]) -> list[SharedImage]:
     return sorted(images, key=lambda image: (image.name, image.id))
 
 
 def format_table(images: Sequence[SharedImage]) -> str:
-    """An aligned table, one image per line, under a header."""
-    header = ("ID", "NAME", "STATUS", "OS", "SIZE", "FORMAT", "OWNER", "CREATED")
-    rows = [
-        (
-            image.id,
-            _one_line(image.name) or "-",
-            image.status.value if image.status else "-",
-            _one_line(image.os_version) or "-",
-            human_size(image.size_bytes),
-            image.disk_format or "-",
-            _short(image.owner),
-            _when(image.created_at),
-        )
-        for image in images
-    ]
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    right = {4}  # sizes line up on the unit
-    lines = []
-    for row in (header, *rows):
-        cells = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def _one_line(text: str) -> str:
-    """Names come from other tenants: keep control characters out of the terminal."""
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
-
-
-def format_details(image: SharedImage, member: Member | None) -> str:
-    status = member.status.value if member else (image.status.value if image.status else "-")
-    pairs: list[tuple[str, str]] = [
-        ("id", image.id),
-        ("name", _one_line(image.name)),
-        ("status", status),
-        ("owner", image.owner or "-"),
-        ("os", _one_line(image.os_version) or "-"),
-        ("os type", _os_type(image)),
-        ("platform", image.platform or "-"),
-        ("size", human_size(image.size_bytes)),
-        ("disk format", image.disk_format or "-"),
-        ("container format", image.container_format or "-"),
-        ("min disk", f"{image.min_disk_gb} GB" if image.min_disk_gb is not None else "-"),
-        ("min ram", f"{image.min_ram_mb} MB" if image.min_ram_mb is not None else "-"),
-        ("image status", image.image_status or "-"),
-        ("visibility", image.visibility or "-"),
-        ("full-ECS image", "yes (accepting needs --vault-id)" if image.whole_image else "no"),
-        ("encrypted", "yes" if image.encrypted else "no"),
-        ("features", ", ".join(image.features) or "-"),
-        ("tags", ", ".join(_one_line(t) for t in image.tags) or "-"),
-        ("description", _one_line(image.description) or "-"),
-        ("created", _when(image.created_at, seconds=True)),
-        ("updated", _when(image.updated_at, seconds=True)),
-        ("shared with you", _when(member.created_at, seconds=True) if member else "-"),
-        ("last decided", _when(member.updated_at, seconds=True) if member else "-"),
-    ]
-    width = max(len(key) for key, _ in pairs)
-    return "\n".join(f"{key + ':':<{width + 1}} {value}" for key, value in pairs)
-
-
-def _os_type(image: SharedImage) -> str:
-    parts = [image.os_type, f"{image.os_bit}-bit" if image.os_bit else ""]
-    return " ".join(p for p in parts if p) or "-"
+    """The default ``imshare list`` table."""
+    return render_list([Row(image) for image in images], "table", None)
 
 
 def _duration(seconds: float) -> str:
@@ -317,7 +292,11 @@ class Context:
 
 def _load_context(args: argparse.Namespace) -> Context:
     try:
-        loaded = load(args.config)
+        loaded = load(
+            args.config,
+            profile=getattr(args, "profile", None),
+            cloud=getattr(args, "os_cloud", None),
+        )
     except ConfigError as exc:
         raise CliExit(2, str(exc)) from None
     logsetup.add_secret(loaded.settings.password)
@@ -331,10 +310,10 @@ def _require_usable(context: Context) -> None:
     problems = context.settings.problems()
     if problems:
         lines = "\n".join(f"  - {problem}" for problem in problems)
+        source = context.loaded.source or f"config file {context.loaded.path}"
         raise CliExit(
             2,
-            f"the configuration cannot be used (config file {context.loaded.path}, "
-            f"then OS_* variables):\n{lines}",
+            f"the configuration cannot be used ({source}, then OS_* variables):\n{lines}",
         )
 
 
@@ -370,7 +349,7 @@ def _ask_password(context: Context) -> None:
 
 async def _ensure_token(session: CloudSession, context: Context, *, force: bool = False) -> Token:
     """A usable token, asking for the password once if the cache has none."""
-    if force and not context.settings.password:
+    if force and context.settings.needs_password:
         _ask_password(context)
     try:
         token = await session.token(force_new=force)
@@ -419,22 +398,33 @@ def _statuses(choice: str) -> tuple[MemberStatus, ...]:
     return ALL_STATUSES if choice == "all" else (MemberStatus(choice),)
 
 
+def _output_format(args: argparse.Namespace) -> str:
+    fmt = "json" if args.json else args.format
+    try:
+        resolve(args.columns)  # a typo is a usage error before any network call
+    except UnknownColumn as error:
+        raise CliExit(2, str(error)) from None
+    return fmt
+
+
 async def _cmd_list(session: CloudSession, context: Context) -> int:
     args = context.args
+    fmt = _output_format(args)
     await _ensure_token(session, context)
     images = _sorted(await session.list_shared(_statuses(args.status)))
-    if args.json:
-        _out(json.dumps([image.to_json() for image in images], indent=2, ensure_ascii=False))
-    elif images:
-        _out(format_table(images))
-    else:
+    if images or fmt in ("json", "csv"):
+        _out(render_list([Row(image) for image in images], fmt, args.columns))
+    if not images and fmt == "table":
         which = "" if args.status == "all" else f"{args.status} "
         _err(f"no {which}shares")
+    if args.exit_code and any(image.status is MemberStatus.PENDING for image in images):
+        return EXIT_PENDING
     return 0
 
 
 async def _cmd_show(session: CloudSession, context: Context) -> int:
     args = context.args
+    fmt = _output_format(args)
     await _ensure_token(session, context)
     image_task = asyncio.ensure_future(session.get_image(args.image_id))
     member_task = asyncio.ensure_future(session.get_member(args.image_id))
@@ -456,11 +446,7 @@ async def _cmd_show(session: CloudSession, context: Context) -> int:
         _err(f"warning: {args.image_id} is not shared with project {project}")
     if member is not None:
         image = image.with_status(member.status)
-    if args.json:
-        payload = {"image": image.to_json(), "member": member.to_json() if member else None}
-        _out(json.dumps(payload, indent=2, ensure_ascii=False))
-    else:
-        _out(format_details(image, member))
+    _out(render_show(Row(image, member), fmt, args.columns))
     return 0
 
 
@@ -483,16 +469,24 @@ def _decide(status: MemberStatus) -> CommandFn:
             vault_id=getattr(args, "vault_id", "") or "",
             concurrency=args.concurrency,
             on_progress=report,
+            use_batch=None if getattr(args, "batch", True) else False,
         )
         failed = [d for d in decisions if not d.ok]
         if failed and len(image_ids) > 1:
             _err(f"{len(failed)} of {len(image_ids)} failed")
         vault_codes = {d.error.code for d in failed if d.error} & _VAULT_CODES
-        if vault_codes and status is MemberStatus.ACCEPTED and not args.vault_id:
-            _err(
-                "full-ECS images can only be accepted with --vault-id V, the id of a CBR "
-                "server-backup vault with enough capacity"
-            )
+        if vault_codes and status is MemberStatus.ACCEPTED:
+            if args.vault_id:
+                _err(
+                    f"the vault given with --vault-id ({args.vault_id}) was refused: pass the "
+                    "id of an existing CBR server-backup vault with enough capacity, in this "
+                    "project and region"
+                )
+            else:
+                _err(
+                    "full-ECS images can only be accepted with --vault-id V, the id of a CBR "
+                    "server-backup vault with enough capacity"
+                )
         return 1 if failed else 0
 
     return run
@@ -515,7 +509,8 @@ def _cmd_logout(context: Context) -> int:
     settings = context.settings
     dropped = context.cache.drop(settings.cache_key())
     context.flush_warnings()
-    who = f"{settings.username or '?'}@{settings.user_domain_name or '?'}"
+    domain = settings.user_domain_name or settings.user_domain_id or "?"
+    who = "the OS_TOKEN user" if settings.uses_token else f"{settings.username or '?'}@{domain}"
     where = settings.project_label or "?"
     if dropped:
         _out(f"logged out: dropped the cached token of {who} for project {where}")
@@ -525,10 +520,20 @@ def _cmd_logout(context: Context) -> int:
 
 
 def _cmd_locate(args: argparse.Namespace) -> int:
+    from tui import clouds_yaml
+
     config = args.config or paths.config_file()
     _out(f"config:      {config}")
     _out(f"token cache: {paths.token_cache_file()}")
     _out(f"log file:    {paths.log_file()}")
+    try:
+        files = clouds_yaml.read_files()
+    except ConfigError as error:
+        _err(f"warning: {error}")
+    else:
+        _out(f"clouds.yaml: {files.clouds_path or '(none found)'}")
+        if files.secure_path:
+            _out(f"secure.yaml: {files.secure_path}")
     return 0
 
 
@@ -538,6 +543,16 @@ def _cmd_locate(args: argparse.Namespace) -> int:
 def _run_tui(args: argparse.Namespace) -> int:
     from tui.launch import run
 
+    # The app loads its settings through tui.config.load(), which honours these variables;
+    # this process is the app's own, so setting them is how the flags reach it.
+    if args.os_cloud and args.profile:
+        raise CliExit(2, "--os-cloud and --profile cannot be combined")
+    if args.os_cloud:
+        os.environ.pop("IMSHARE_PROFILE", None)
+        os.environ["OS_CLOUD"] = args.os_cloud
+    elif args.profile:
+        os.environ.pop("OS_CLOUD", None)
+        os.environ["IMSHARE_PROFILE"] = args.profile
     return int(run(args) or 0)
 
 

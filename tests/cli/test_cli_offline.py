@@ -31,11 +31,22 @@ def test_usage_errors_exit_2(capsys):
 def test_locate_prints_labelled_paths(config_dir, capsys):
     assert main(["locate"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == [
+    assert out[:3] == [
         f"config:      {config_dir / 'config.toml'}",
         f"token cache: {config_dir / 'tokens.json'}",
         f"log file:    {config_dir / 'imshare.log'}",
     ]
+    assert out[3].startswith("clouds.yaml: ")
+
+
+def test_locate_names_the_clouds_yaml_in_use(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "clouds.yaml").write_text("clouds: {}\n")
+    (tmp_path / "secure.yaml").write_text("clouds: {}\n")
+    assert main(["locate"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert f"clouds.yaml: {tmp_path / 'clouds.yaml'}" in out
+    assert f"secure.yaml: {tmp_path / 'secure.yaml'}" in out
 
 
 def test_locate_honours_config_option(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Keystone v3 password authentication (OTC IAM) and reading the token response.
+"""Keystone v3 authentication (OTC IAM) by password or token, and reading the token response.
 
 IMS is a project-level service, so the token is always project-scoped; its ``project.id`` is the
 ``member_id`` of every member call. The image endpoint comes from the catalog unless configured.
@@ -22,24 +22,47 @@ def tokens_url(auth_url: str) -> str:
     return base + "/auth/tokens"
 
 
+def _domain(name: str, domain_id: str) -> dict[str, str]:
+    return {"id": domain_id} if domain_id and not name else {"name": name}
+
+
+def _project_scope(settings: Settings) -> dict[str, Any]:
+    if settings.project_id:
+        return {"id": settings.project_id}
+    # Keystone needs the project's domain with a project name; on OTC it is the account's.
+    if settings.project_domain_name or settings.project_domain_id:
+        domain = _domain(settings.project_domain_name, settings.project_domain_id)
+    else:
+        domain = _domain(settings.user_domain_name, settings.user_domain_id)
+    return {"name": settings.project_name, "domain": domain}
+
+
 def password_body(settings: Settings) -> dict[str, Any]:
     user: dict[str, Any] = {
         "name": settings.username,
         "password": settings.password,
-        "domain": {"name": settings.user_domain_name},
+        "domain": _domain(settings.user_domain_name, settings.user_domain_id),
     }
-    if settings.project_id:
-        project: dict[str, Any] = {"id": settings.project_id}
-    else:
-        # Keystone needs the project's domain with a project name; on OTC it is the account's.
-        domain = settings.project_domain_name or settings.user_domain_name
-        project = {"name": settings.project_name, "domain": {"name": domain}}
     return {
         "auth": {
             "identity": {"methods": ["password"], "password": {"user": user}},
-            "scope": {"project": project},
+            "scope": {"project": _project_scope(settings)},
         }
     }
+
+
+def token_body(settings: Settings) -> dict[str, Any]:
+    """Keystone's token method: a project-scoped token from an existing one (``v3token``)."""
+    return {
+        "auth": {
+            "identity": {"methods": ["token"], "token": {"id": settings.token}},
+            "scope": {"project": _project_scope(settings)},
+        }
+    }
+
+
+def auth_body(settings: Settings) -> dict[str, Any]:
+    return token_body(settings) if settings.uses_token else password_body(settings)
 
 
 def image_endpoint_from_catalog(catalog: Any, region: str) -> str:

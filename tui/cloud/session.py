@@ -24,7 +24,8 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from tui.cloud.auth import password_body, token_from_response, tokens_url
+from tui.cloud import batch
+from tui.cloud.auth import auth_body, token_from_response, tokens_url
 from tui.cloud.errors import ApiError
 from tui.cloud.models import ALL_STATUSES, Member, MemberStatus, SharedImage, Token
 from tui.cloud.token_cache import TokenCache
@@ -209,6 +210,10 @@ class CloudSession:
         self._client = build_client(settings, transport)
         self._token: Token | None = None
         self._auth_lock = asyncio.Lock()
+        # OTC's batch member API (tui.cloud.batch): None until a batch PUT tells.
+        self.batch_offered: bool | None = None
+        self.batch_poll_interval = batch.POLL_INTERVAL
+        self.batch_timeout = batch.JOB_TIMEOUT
 
     async def __aenter__(self) -> CloudSession:
         return self
@@ -253,7 +258,7 @@ class CloudSession:
                 if token is not None:
                     self._token = token
                     return token
-            if not self.settings.password:
+            if self.settings.needs_password:
                 raise PasswordRequired()
             token = await self._authenticate()
             self._token = token
@@ -286,8 +291,9 @@ class CloudSession:
                 "the configuration is incomplete: " + "; ".join(problems),
                 hint="Fix it in the config screen, the config file or the OS_* variables.",
             )
+        secret = "token" if settings.uses_token else "password"
         if sends_password_in_clear(settings.auth_url) and not settings.allow_insecure_http:
-            raise ApiError("refusing to send the password over plain http:// to a remote host")
+            raise ApiError(f"refusing to send the {secret} over plain http:// to a remote host")
         url = tokens_url(settings.auth_url)
         attempt = 0
         while True:
@@ -296,7 +302,7 @@ class CloudSession:
             try:
                 response = await self._client.post(
                     url,
-                    json=password_body(settings),
+                    json=auth_body(settings),
                     headers={"Content-Type": "application/json"},
                 )
             except httpx.HTTPError as exc:
@@ -322,7 +328,12 @@ class CloudSession:
                 response.headers.get("Content-Type", ""),
                 context="login failed",
             )
-            if response.status_code == 401:
+            if response.status_code == 401 and settings.uses_token:
+                error.hint = (
+                    "The token was not accepted (expired, revoked or not valid for this "
+                    "project): get a new one (OS_TOKEN) or log in with a password."
+                )
+            elif response.status_code == 401:
                 error.hint = (
                     "Check the user name, password, user domain and project "
                     "(and that the user may use the API)."
@@ -558,8 +569,38 @@ class CloudSession:
         vault_id: str = "",
         concurrency: int = 8,
         on_progress: ProgressCallback | None = None,
+        use_batch: bool | None = None,
     ) -> list[Decision]:
-        """Decide many images with bounded concurrency; one ``Decision`` per image, in order."""
+        """Decide many images; one ``Decision`` per image, in order, each also reported to
+        ``on_progress`` as it is known.
+
+        Accepting or rejecting two or more images goes through OTC's batch API where the cloud
+        offers it (``use_batch`` None: automatic; False: never; True: even for one image), one
+        PUT per image with bounded concurrency otherwise (see :mod:`tui.cloud.batch`).
+        """
+        if batch.wants_batch(self, image_ids, status, use_batch):
+            return await batch.decide_in_batches(
+                self,
+                image_ids,
+                status,
+                vault_id=vault_id,
+                concurrency=concurrency,
+                on_progress=on_progress,
+            )
+        return await self._set_status_each(
+            image_ids, status, vault_id=vault_id, concurrency=concurrency, on_progress=on_progress
+        )
+
+    async def _set_status_each(
+        self,
+        image_ids: Sequence[str],
+        status: MemberStatus,
+        *,
+        vault_id: str,
+        concurrency: int,
+        on_progress: ProgressCallback | None,
+    ) -> list[Decision]:
+        """One PUT per image with bounded concurrency."""
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def one(image_id: str) -> Decision:

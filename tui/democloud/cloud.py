@@ -43,6 +43,7 @@ class DemoCloud:
     50/30/20 over pending/accepted/rejected; see :mod:`tui.democloud.seed` for the rest.
     ``port=0`` picks a free port.  ``log`` (callable or text file) receives one
     ``METHOD PATH STATUS MS`` line per request; it never sees tokens or bodies.
+    ``batch_api=False`` drops OTC's v1 batch member API and jobs (404, like plain Glance).
     """
 
     def __init__(
@@ -55,8 +56,10 @@ class DemoCloud:
         port: int = 0,
         log: LogSink | IO[str] | None = None,
         faults: Faults | None = None,
+        batch_api: bool = True,
     ) -> None:
         self.host = host
+        self.batch_api = batch_api
         self.port = port
         self.latency_ms = latency_ms
         self._log = _log_sink(log)
@@ -77,7 +80,12 @@ class DemoCloud:
             self.host,
             self.port,
             lambda base: App(
-                self.state, base, latency_ms=self.latency_ms, log=self._log, faults=self._faults
+                self.state,
+                base,
+                latency_ms=self.latency_ms,
+                log=self._log,
+                faults=self._faults,
+                batch_api=self.batch_api,
             ),
         )
         self._server = server

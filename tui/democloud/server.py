@@ -102,9 +102,11 @@ class App:
         latency_ms: float = 0.0,
         log: LogSink | None = None,
         faults: Faults | None = None,
+        batch_api: bool = True,
     ) -> None:
         self.state = state
         self.base_url = base_url
+        self.batch_api = batch_api
         self.latency = latency_ms / 1000.0
         self.log = log
         self.stats = DemoStats()
@@ -126,6 +128,22 @@ class App:
         def r(path: str, template: str, service: str, auth: bool, **methods: Handler) -> Route:
             return Route(re.compile(path + r"\Z"), template, service, methods, auth)
 
+        batch = [
+            r(
+                "/image/v1/cloudimages/members",
+                "/image/v1/cloudimages/members",
+                "image",
+                True,
+                PUT=bt.update_members,
+            ),
+            r(
+                "/image/v1/(?P<project_id>[^/]+)/jobs/(?P<job_id>[^/]+)",
+                "/image/v1/{project_id}/jobs/{job_id}",
+                "image",
+                True,
+                GET=bt.show_job,
+            ),
+        ]
         return [
             r("/identity/?", "/identity", "identity", False, GET=ks.versions),
             r("/identity/v3/?", "/identity/v3", "identity", False, GET=ks.version),
@@ -174,20 +192,7 @@ class App:
                 True,
                 GET=gl.schema,
             ),
-            r(
-                "/image/v1/cloudimages/members",
-                "/image/v1/cloudimages/members",
-                "image",
-                True,
-                PUT=bt.update_members,
-            ),
-            r(
-                "/image/v1/(?P<project_id>[^/]+)/jobs/(?P<job_id>[^/]+)",
-                "/image/v1/{project_id}/jobs/{job_id}",
-                "image",
-                True,
-                GET=bt.show_job,
-            ),
+            *(batch if self.batch_api else []),
             r("/image/.*", "/image/*", "image", True),
         ]
 

@@ -1,0 +1,277 @@
+"""clouds.yaml and secure.yaml, as openstacksdk and the ``openstack`` client read them.
+
+``--os-cloud NAME`` / ``OS_CLOUD`` pick one cloud. The files are searched where openstacksdk
+searches them, first file found wins:
+
+1. ``OS_CLIENT_CONFIG_FILE`` (``OS_CLIENT_SECURE_FILE`` for secure.yaml), when set;
+2. the current directory;
+3. ``$XDG_CONFIG_HOME/openstack`` (when set) and ``~/.config/openstack``;
+4. ``/etc/openstack``.
+
+Each place may hold ``clouds.yaml``, ``clouds.yml`` or ``clouds.json`` (``secure.*`` alike).
+The cloud's entry in secure.yaml is deep-merged over its entry in clouds.yaml (that is where the
+password usually lives). Only what imshare needs is read: the auth types ``password``,
+``v3password``, ``token`` and ``v3token``; ``auth.*``; ``region_name``; ``cacert``,
+``verify``, ``insecure``, ``cert``, ``key``; ``image_endpoint_override``; and the OTC vendor
+profiles ``otc`` and ``otc-swiss``. Everything else in the file is ignored.
+
+Nothing here imports Textual; the CLI and the app's config screen both use it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui.config import REGION_PRESETS, ConfigError, Settings, normalise_auth_type, normalise_url
+
+CLOUDS_NAMES = ("clouds.yaml", "clouds.yml", "clouds.json")
+SECURE_NAMES = ("secure.yaml", "secure.yml", "secure.json")
+SYSTEM_DIR = Path("/etc/openstack")
+
+#: openstacksdk / otcextensions vendor profiles imshare knows (ims-api.md §5.3). The upstream
+#: otc-swiss profile's auth_url lacks the scheme; https:// is added here.
+VENDOR_PROFILES: dict[str, dict[str, Any]] = {
+    "otc": {
+        "auth_url": "https://iam.{region_name}.otc.t-systems.com/v3",
+        "regions": ("eu-de", "eu-nl"),
+    },
+    "otc-swiss": {
+        "auth_url": "https://iam-pub.eu-ch2.sc.otc.t-systems.com/v3",
+        "regions": ("eu-ch2",),
+    },
+}
+
+# auth.* keys read into Settings (clouds.yaml name -> Settings field).
+_AUTH_KEYS = {
+    "auth_url": "auth_url",
+    "username": "username",
+    "password": "password",
+    "user_domain_name": "user_domain_name",
+    "user_domain_id": "user_domain_id",
+    "project_name": "project_name",
+    "project_id": "project_id",
+    "project_domain_name": "project_domain_name",
+    "project_domain_id": "project_domain_id",
+    "token": "token",
+}
+# Older spellings openstacksdk still accepts.
+_AUTH_ALIASES = {"tenant_name": "project_name", "tenant_id": "project_id", "user_name": "username"}
+
+
+@dataclass(slots=True)
+class CloudsFiles:
+    """The clouds.yaml and secure.yaml in use (either may be None) and what they hold."""
+
+    clouds_path: Path | None
+    secure_path: Path | None
+    clouds: dict[str, dict[str, Any]]
+    searched: list[Path] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FoundCloud:
+    name: str
+    settings: Settings
+    path: Path
+    warnings: list[str]
+
+
+def search_dirs(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> list[Path]:
+    """The directories searched, in order (without the explicit ``OS_CLIENT_*`` files)."""
+    env = os.environ if environ is None else environ
+    dirs = [cwd or Path.cwd()]
+    xdg = env.get("XDG_CONFIG_HOME")
+    if xdg:
+        dirs.append(Path(xdg).expanduser() / "openstack")
+    home = env.get("HOME")
+    dirs.append((Path(home) if home else Path.home()) / ".config" / "openstack")
+    dirs.append(SYSTEM_DIR)
+    unique: list[Path] = []
+    for directory in dirs:
+        if directory not in unique:
+            unique.append(directory)
+    return unique
+
+
+def candidate_files(
+    kind: str, environ: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> list[Path]:
+    """Every path tried for ``kind`` ("clouds" or "secure"), in order."""
+    env = os.environ if environ is None else environ
+    names = CLOUDS_NAMES if kind == "clouds" else SECURE_NAMES
+    variable = "OS_CLIENT_CONFIG_FILE" if kind == "clouds" else "OS_CLIENT_SECURE_FILE"
+    found: list[Path] = []
+    explicit = env.get(variable)
+    if explicit:
+        found.append(Path(explicit).expanduser())
+    for directory in search_dirs(env, cwd):
+        found.extend(directory / name for name in names)
+    return found
+
+
+def _first_existing(paths: Sequence[Path]) -> Path | None:
+    for path in paths:
+        if path.is_file():
+            return path
+    return None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path} is not valid YAML{where}: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with a 'clouds' key")
+    clouds = data.get("clouds", {})
+    if clouds is None:
+        clouds = {}
+    if not isinstance(clouds, dict) or not all(isinstance(v, dict) for v in clouds.values()):
+        raise ConfigError(f"{path}: 'clouds' must map cloud names to settings")
+    return {str(name): value for name, value in clouds.items()}
+
+
+def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_files(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> CloudsFiles:
+    """Find and read clouds.yaml and secure.yaml; secure.yaml's clouds merged over."""
+    clouds_candidates = candidate_files("clouds", environ, cwd)
+    clouds_path = _first_existing(clouds_candidates)
+    secure_path = _first_existing(candidate_files("secure", environ, cwd))
+    clouds = _read_yaml(clouds_path) if clouds_path else {}
+    if secure_path is not None:
+        for name, secure in _read_yaml(secure_path).items():
+            clouds[name] = _deep_merge(clouds.get(name, {}), secure)
+    return CloudsFiles(clouds_path, secure_path, clouds, clouds_candidates)
+
+
+def list_clouds(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> list[str]:
+    """The cloud names of the clouds.yaml in use (with secure.yaml's), sorted; [] if none."""
+    return sorted(read_files(environ, cwd).clouds)
+
+
+def _text(value: Any, where: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ConfigError(f"{where} must be a string, not {value!r}")
+    return str(value).strip()
+
+
+def _flag(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{where} must be true or false, not {value!r}")
+
+
+def settings_from_config(name: str, cloud: Mapping[str, Any], where: str) -> Settings:
+    """Turn one cloud's (merged) entry into ``Settings``; ``where`` names it in errors."""
+    auth = cloud.get("auth") or {}
+    if not isinstance(auth, dict):
+        raise ConfigError(f"{where}: 'auth' must be a mapping")
+    values: dict[str, Any] = {}
+    for key, value in auth.items():
+        target = _AUTH_KEYS.get(key) or _AUTH_ALIASES.get(key)
+        if target and value is not None:
+            values[target] = _text(value, f"{where}: auth.{key}")
+    region = _text(cloud.get("region_name"), f"{where}: region_name")
+    profile_name = _text(cloud.get("profile") or cloud.get("cloud"), f"{where}: profile")
+    if profile_name:
+        profile = VENDOR_PROFILES.get(profile_name)
+        if profile is None and not values.get("auth_url"):
+            raise ConfigError(
+                f"{where}: vendor profile {profile_name!r} is not known to imshare "
+                f"(known: {', '.join(VENDOR_PROFILES)}); set auth.auth_url instead"
+            )
+        if profile is not None:
+            region = region or profile["regions"][0]
+            if not values.get("auth_url"):
+                values["auth_url"] = profile["auth_url"].format(region_name=region)
+    values["region"] = region
+    raw_type = cloud.get("auth_type")
+    if raw_type:
+        values["auth_type"] = normalise_auth_type(
+            _text(raw_type, f"{where}: auth_type"), f"{where}: auth_type"
+        )
+    elif values.get("token") and not values.get("password"):
+        values["auth_type"] = "token"
+    if "verify" in cloud:
+        values["verify"] = _flag(cloud["verify"], f"{where}: verify")
+    if "insecure" in cloud:
+        values["verify"] = not _flag(cloud["insecure"], f"{where}: insecure")
+    for key in ("cacert", "cert", "key"):
+        if cloud.get(key):
+            values[key] = _text(cloud[key], f"{where}: {key}")
+    endpoint = cloud.get("image_endpoint_override")
+    if endpoint:
+        values["ims_endpoint"] = _text(endpoint, f"{where}: image_endpoint_override")
+    if values.get("auth_url"):
+        auth_url = normalise_url(values["auth_url"])
+        values["preset"] = next(
+            (
+                key
+                for key, preset in REGION_PRESETS.items()
+                if normalise_url(preset["auth_url"]) == auth_url
+            ),
+            "custom",
+        )
+    return Settings(**values)
+
+
+def load_cloud(
+    name: str, environ: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> FoundCloud:
+    """The named cloud as ``Settings`` (no ``OS_*`` overlay), with the file it came from."""
+    files = read_files(environ, cwd)
+    if files.clouds_path is None and files.secure_path is None:
+        looked = ", ".join(str(directory) for directory in search_dirs(environ, cwd))
+        raise ConfigError(
+            f"cloud {name!r} (--os-cloud / OS_CLOUD): no clouds.yaml found; looked in {looked} "
+            "(OS_CLIENT_CONFIG_FILE names one explicitly)"
+        )
+    path = files.clouds_path or files.secure_path
+    assert path is not None
+    cloud = files.clouds.get(name)
+    if cloud is None:
+        names = ", ".join(sorted(files.clouds)) or "none"
+        raise ConfigError(f"cloud {name!r} is not in {path}; clouds there: {names}")
+    settings = settings_from_config(name, cloud, f"{path}: cloud {name!r}")
+    return FoundCloud(name, settings, path, [])
+
+
+def settings_from_cloud(
+    name: str, environ: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Settings:
+    """The named cloud as ``Settings`` (for the config screen's import); ``ConfigError``
+    names the clouds that exist when ``name`` is not one of them."""
+    return load_cloud(name, environ, cwd).settings

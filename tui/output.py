@@ -1,0 +1,404 @@
+"""What ``imshare list`` and ``imshare show`` print: table, JSON, CSV or bare values.
+
+Column names follow python-openstackclient's image commands where one exists (``ID``,
+``Name``, ``Status``, ``Disk Format``, ``Container Format``, ``Size``, ``Visibility``,
+``Project``, ``Tags``, ``Created At``, ``Updated At``); ``Status`` is *your member status*
+(what this tool is about); the image's own status is ``Image Status``. ``-c`` matches names
+case-insensitively and also takes the JSON keys (``disk_format``) and a few aliases
+(``Owner``, ``Member Status``).
+
+No Textual here: the CLI must start fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tui.cloud.models import Member, SharedImage
+
+FORMATS = ("table", "json", "csv", "value")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    image: SharedImage
+    member: Member | None = None
+
+    @property
+    def status(self) -> str | None:
+        if self.member is not None:
+            return self.member.status.value
+        return self.image.status.value if self.image.status else None
+
+
+# ----------------------------------------------------------------------------- text helpers
+
+
+def human_size(size: int | None) -> str:
+    """``42949672960`` -> ``40.0 GiB``; unknown -> ``-``."""
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def when(value: datetime | None, *, seconds: bool = False) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def short(project_id: str) -> str:
+    return project_id[:8] if len(project_id) > 8 else project_id or "-"
+
+
+def one_line(text: str) -> str:
+    """Names come from other tenants: keep control characters out of the terminal."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def os_type(image: SharedImage) -> str:
+    parts = [image.os_type, f"{image.os_bit}-bit" if image.os_bit else ""]
+    return " ".join(p for p in parts if p) or "-"
+
+
+# ----------------------------------------------------------------------------- columns
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column: its display name, JSON key, compact table header and two renderings."""
+
+    name: str
+    key: str
+    label: str
+    human: Callable[[Row], str]
+    raw: Callable[[Row], Any]
+    aliases: tuple[str, ...] = ()
+    right: bool = False
+
+
+def _text(get: Callable[[Row], str]) -> Callable[[Row], str]:
+    return lambda row: one_line(get(row)) or "-"
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("ID", "id", "ID", lambda r: r.image.id, lambda r: r.image.id),
+    Column("Name", "name", "NAME", _text(lambda r: r.image.name), lambda r: r.image.name),
+    Column(
+        "Status",
+        "status",
+        "STATUS",
+        lambda r: r.status or "-",
+        lambda r: r.status,
+        aliases=("Member Status",),
+    ),
+    Column(
+        "OS Version",
+        "os_version",
+        "OS",
+        _text(lambda r: r.image.os_version),
+        lambda r: r.image.os_version,
+    ),
+    Column("OS Type", "os_type", "OS TYPE", lambda r: os_type(r.image), lambda r: r.image.os_type),
+    Column(
+        "Platform",
+        "platform",
+        "PLATFORM",
+        _text(lambda r: r.image.platform),
+        lambda r: r.image.platform,
+    ),
+    Column(
+        "Size",
+        "size_bytes",
+        "SIZE",
+        lambda r: human_size(r.image.size_bytes),
+        lambda r: r.image.size_bytes,
+        right=True,
+    ),
+    Column(
+        "Disk Format",
+        "disk_format",
+        "FORMAT",
+        lambda r: r.image.disk_format or "-",
+        lambda r: r.image.disk_format,
+    ),
+    Column(
+        "Container Format",
+        "container_format",
+        "CONTAINER",
+        lambda r: r.image.container_format or "-",
+        lambda r: r.image.container_format,
+    ),
+    Column(
+        "Project",
+        "owner",
+        "OWNER",
+        lambda r: short(r.image.owner),
+        lambda r: r.image.owner,
+        aliases=("Owner",),
+    ),
+    Column(
+        "Min Disk",
+        "min_disk_gb",
+        "MIN DISK",
+        lambda r: f"{r.image.min_disk_gb} GB" if r.image.min_disk_gb is not None else "-",
+        lambda r: r.image.min_disk_gb,
+        right=True,
+    ),
+    Column(
+        "Min RAM",
+        "min_ram_mb",
+        "MIN RAM",
+        lambda r: f"{r.image.min_ram_mb} MB" if r.image.min_ram_mb is not None else "-",
+        lambda r: r.image.min_ram_mb,
+        right=True,
+    ),
+    Column(
+        "Image Status",
+        "image_status",
+        "IMAGE STATUS",
+        lambda r: r.image.image_status or "-",
+        lambda r: r.image.image_status,
+    ),
+    Column(
+        "Visibility",
+        "visibility",
+        "VISIBILITY",
+        lambda r: r.image.visibility or "-",
+        lambda r: r.image.visibility,
+    ),
+    Column(
+        "Full-ECS",
+        "whole_image",
+        "FULL-ECS",
+        lambda r: "yes" if r.image.whole_image else "no",
+        lambda r: r.image.whole_image,
+        aliases=("Whole Image",),
+    ),
+    Column(
+        "Tags",
+        "tags",
+        "TAGS",
+        lambda r: ", ".join(one_line(t) for t in r.image.tags) or "-",
+        lambda r: list(r.image.tags),
+    ),
+    Column(
+        "Created At",
+        "created_at",
+        "CREATED",
+        lambda r: when(r.image.created_at),
+        lambda r: iso(r.image.created_at),
+    ),
+    Column(
+        "Updated At",
+        "updated_at",
+        "UPDATED",
+        lambda r: when(r.image.updated_at),
+        lambda r: iso(r.image.updated_at),
+    ),
+    Column(
+        "Shared At",
+        "shared_at",
+        "SHARED",
+        lambda r: when(r.member.created_at) if r.member else "-",
+        lambda r: iso(r.member.created_at) if r.member else None,
+    ),
+    Column(
+        "Decided At",
+        "decided_at",
+        "DECIDED",
+        lambda r: when(r.member.updated_at) if r.member else "-",
+        lambda r: iso(r.member.updated_at) if r.member else None,
+    ),
+    Column(
+        "Description",
+        "description",
+        "DESCRIPTION",
+        _text(lambda r: r.image.description),
+        lambda r: r.image.description,
+    ),
+)
+
+DEFAULT_LIST = (
+    "ID",
+    "Name",
+    "Status",
+    "OS Version",
+    "Size",
+    "Disk Format",
+    "Project",
+    "Created At",
+)
+
+
+def _norm(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+_BY_NAME: dict[str, Column] = {}
+for _column in COLUMNS:
+    for _alias in (_column.name, _column.key, _column.label, *_column.aliases):
+        _BY_NAME.setdefault(_norm(_alias), _column)
+
+
+class UnknownColumn(ValueError):
+    """A ``-c`` name that is not a column; the message lists the ones that are."""
+
+
+def column_names() -> list[str]:
+    return [column.name for column in COLUMNS]
+
+
+def resolve(names: Sequence[str] | None, default: Sequence[str] = DEFAULT_LIST) -> list[Column]:
+    """The columns ``-c`` asked for, in that order (default: ``default``)."""
+    wanted = list(names) if names else list(default)
+    columns: list[Column] = []
+    for name in wanted:
+        column = _BY_NAME.get(_norm(name))
+        if column is None:
+            raise UnknownColumn(
+                f"unknown column {name!r}; columns: {', '.join(repr(n) for n in column_names())}"
+            )
+        if column not in columns:
+            columns.append(column)
+    return columns
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def _plain(value: Any) -> str:
+    """A raw value for csv/value output: one line, lists comma-joined, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(one_line(str(v)) for v in value)
+    return one_line(str(value))
+
+
+def render_table(rows: Sequence[Row], columns: Sequence[Column]) -> str:
+    """An aligned table, one image per line, under a header."""
+    header = [column.label for column in columns]
+    body = [[column.human(row) for column in columns] for row in rows]
+    widths = [max(len(line[i]) for line in (header, *body)) for i in range(len(columns))]
+    lines = []
+    for line in (header, *body):
+        cells = [
+            cell.rjust(widths[i]) if columns[i].right else cell.ljust(widths[i])
+            for i, cell in enumerate(line)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def render_json(rows: Sequence[Row], columns: Sequence[Column]) -> str:
+    payload = [{column.key: column.raw(row) for column in columns} for row in rows]
+    return json.dumps(payload, indent=2, ensure_ascii=False)
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return _plain(value)
+
+
+def render_csv(rows: Sequence[Row], columns: Sequence[Column]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    writer.writerow([column.name for column in columns])
+    for row in rows:
+        writer.writerow([_csv_value(column.raw(row)) for column in columns])
+    return buffer.getvalue().rstrip("\n")
+
+
+def render_value(rows: Sequence[Row], columns: Sequence[Column]) -> str:
+    """Space-separated values, one row per line, no header (like ``openstack -f value``)."""
+    return "\n".join(" ".join(_plain(column.raw(row)) for column in columns) for row in rows)
+
+
+def render_list(rows: Sequence[Row], fmt: str, names: Sequence[str] | None) -> str:
+    """``imshare list`` output; JSON without ``-c`` keeps the documented full objects."""
+    if fmt == "json" and not names:
+        return json.dumps([row.image.to_json() for row in rows], indent=2, ensure_ascii=False)
+    columns = resolve(names)
+    if fmt == "json":
+        return render_json(rows, columns)
+    if fmt == "csv":
+        return render_csv(rows, columns)
+    if fmt == "value":
+        return render_value(rows, columns)
+    return render_table(rows, columns)
+
+
+def render_show(row: Row, fmt: str, names: Sequence[str] | None) -> str:
+    """``imshare show`` output: every column by default, or those ``-c`` names."""
+    if fmt == "json" and not names:
+        payload = {
+            "image": row.image.to_json(),
+            "member": row.member.to_json() if row.member else None,
+        }
+        return json.dumps(payload, indent=2, ensure_ascii=False)
+    if fmt == "table" and not names:
+        return format_details(row.image, row.member)
+    columns = resolve(names, default=column_names())
+    if fmt == "json":
+        return json.dumps(
+            {column.key: column.raw(row) for column in columns}, indent=2, ensure_ascii=False
+        )
+    if fmt == "csv":
+        return render_csv([row], columns)
+    if fmt == "value":
+        return "\n".join(_plain(column.raw(row)) for column in columns)
+    width = max(len(column.name) for column in columns)
+    return "\n".join(f"{column.name + ':':<{width + 1}} {column.human(row)}" for column in columns)
+
+
+def format_details(image: SharedImage, member: Member | None) -> str:
+    """The default ``imshare show`` view: every field a reviewer wants, one per line."""
+    status = member.status.value if member else (image.status.value if image.status else "-")
+    pairs: list[tuple[str, str]] = [
+        ("id", image.id),
+        ("name", one_line(image.name)),
+        ("status", status),
+        ("owner", image.owner or "-"),
+        ("os", one_line(image.os_version) or "-"),
+        ("os type", os_type(image)),
+        ("platform", image.platform or "-"),
+        ("size", human_size(image.size_bytes)),
+        ("disk format", image.disk_format or "-"),
+        ("container format", image.container_format or "-"),
+        ("min disk", f"{image.min_disk_gb} GB" if image.min_disk_gb is not None else "-"),
+        ("min ram", f"{image.min_ram_mb} MB" if image.min_ram_mb is not None else "-"),
+        ("image status", image.image_status or "-"),
+        ("visibility", image.visibility or "-"),
+        ("full-ECS image", "yes (accepting needs --vault-id)" if image.whole_image else "no"),
+        ("encrypted", "yes" if image.encrypted else "no"),
+        ("features", ", ".join(image.features) or "-"),
+        ("tags", ", ".join(one_line(t) for t in image.tags) or "-"),
+        ("description", one_line(image.description) or "-"),
+        ("created", when(image.created_at, seconds=True)),
+        ("updated", when(image.updated_at, seconds=True)),
+        ("shared with you", when(member.created_at, seconds=True) if member else "-"),
+        ("last decided", when(member.updated_at, seconds=True) if member else "-"),
+    ]
+    width = max(len(key) for key, _ in pairs)
+    return "\n".join(f"{key + ':':<{width + 1}} {value}" for key, value in pairs)
