@@ -32,6 +32,7 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     for name in list(os.environ):
         if name.startswith("OS_") or name.upper() in _PROXY_VARIABLES:
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("IMSHARE_PROFILE", raising=False)
     config_dir = tmp_path / "imshare-config"
     monkeypatch.setenv("IMSHARE_CONFIG_DIR", str(config_dir))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
