@@ -63,6 +63,11 @@ class ImageStore:
         self._sorted: list[SharedImage] | None = None
         self._visible: list[SharedImage] | None = None
         self._visible_filter = ""
+        # ``search_text`` of each row, parallel to ``_sorted`` / ``_visible``: a keystroke in
+        # the filter is then one substring test per row instead of building a string per row.
+        self._sorted_texts: list[str] | None = None
+        self._visible_texts: list[str] = []
+        self._texts: dict[str, tuple[SharedImage, str]] = {}
 
     # ------------------------------------------------------------------ data
 
@@ -91,6 +96,7 @@ class ImageStore:
         """Swap in a complete listing; state of images that are gone is dropped."""
         self._images = {image.id: image for image in images}
         keep = self._images.keys()
+        self._texts = {k: v for k, v in self._texts.items() if k in keep}
         self.marked &= keep
         self.errors = {k: v for k, v in self.errors.items() if k in keep}
         self.members = {k: v for k, v in self.members.items() if k in keep}
@@ -147,7 +153,18 @@ class ImageStore:
 
     def _invalidate(self) -> None:
         self._sorted = None
+        self._sorted_texts = None
         self._visible = None
+
+    def _search_texts(self, rows: list[SharedImage]) -> list[str]:
+        texts = self._texts
+        out: list[str] = []
+        for image in rows:
+            entry = texts.get(image.id)
+            if entry is None or entry[0] is not image:
+                entry = texts[image.id] = (image, image.search_text)
+            out.append(entry[1])
+        return out
 
     def _sorted_view(self) -> list[SharedImage]:
         if self._sorted is None:
@@ -166,10 +183,19 @@ class ImageStore:
             and self._visible_filter
             and needle.startswith(self._visible_filter)
         ):
-            source = self._visible  # typing more only narrows the previous result
+            # Typing more only narrows the previous result.
+            source, texts = self._visible, self._visible_texts
         else:
             source = self._sorted_view()
-        self._visible = [i for i in source if needle in i.search_text] if needle else source
+            texts = self._sorted_texts if self._sorted_texts is not None else []
+            if needle and self._sorted_texts is None:
+                texts = self._sorted_texts = self._search_texts(source)
+        if needle:
+            picked = [n for n, text in enumerate(texts) if needle in text]
+            self._visible = [source[n] for n in picked]
+            self._visible_texts = [texts[n] for n in picked]
+        else:
+            self._visible, self._visible_texts = source, texts
         self._visible_filter = needle
         return self._visible
 

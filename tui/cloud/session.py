@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import httpx
 
@@ -38,6 +38,10 @@ log = logging.getLogger("imshare.cloud")
 # few without relying on a bigger cap that a cloud may not have.
 PAGE_LIMIT = 1000
 MAX_PAGES = 10_000
+# The app's first page per status is small, so the first rows show before a full page of 1000
+# has been transferred, decoded and parsed (and before the other statuses' first pages, which
+# share the one event loop); the pages after it are full size again.
+FIRST_PAGE_LIMIT = 100
 
 
 class PasswordRequired(ApiError):
@@ -107,6 +111,18 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, when.timestamp() - time.time())
     except (TypeError, ValueError, IndexError, OverflowError, OSError):
         return None
+
+
+def _with_limit(path: str, old: int, new: int) -> str:
+    """``path`` (``/v2/images?...``) with its ``limit=old`` parameter set to ``new``."""
+    base, sep, query = path.partition("?")
+    if not sep:
+        return path
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if ("limit", str(old)) not in pairs:
+        return path
+    pairs = [(k, str(new) if k == "limit" else v) for k, v in pairs]
+    return f"{base}?{urlencode(pairs)}"
 
 
 def _describe(url: str) -> str:
@@ -417,12 +433,17 @@ class CloudSession:
     # ------------------------------------------------------------------ images
 
     async def iter_shared_pages(
-        self, statuses: Iterable[MemberStatus] = ALL_STATUSES
+        self,
+        statuses: Iterable[MemberStatus] = ALL_STATUSES,
+        *,
+        first_page_limit: int | None = None,
     ) -> AsyncIterator[tuple[MemberStatus, list[SharedImage]]]:
         """Yield pages of shared images as they arrive, the statuses listed concurrently.
 
         Each status is its own paged listing (the image object has no member status); images
-        owned by our own project are dropped (``visibility=shared`` returns those too).
+        owned by our own project are dropped (``visibility=shared`` returns those too). The
+        first page of each status holds at most ``first_page_limit`` images (default
+        ``FIRST_PAGE_LIMIT``), so a UI can show rows early; later pages hold ``PAGE_LIMIT``.
         """
         token = await self.token()
         queue: asyncio.Queue[tuple[MemberStatus, list[SharedImage]] | BaseException | None] = (
@@ -432,7 +453,7 @@ class CloudSession:
 
         async def pump(status: MemberStatus) -> None:
             try:
-                async for page in self._pages(status, token.project_id):
+                async for page in self._pages(status, token.project_id, first_page_limit):
                     await queue.put((status, page))
             except BaseException as exc:
                 await queue.put(exc)
@@ -460,13 +481,14 @@ class CloudSession:
                     await task
 
     async def _pages(
-        self, status: MemberStatus, own_project: str
+        self, status: MemberStatus, own_project: str, first_page_limit: int | None = None
     ) -> AsyncIterator[list[SharedImage]]:
         path: str | None = "/v2/images"
+        first_limit = min(PAGE_LIMIT, first_page_limit or FIRST_PAGE_LIMIT)
         params: dict[str, Any] | None = {
             "visibility": "shared",
             "member_status": status.value,
-            "limit": PAGE_LIMIT,
+            "limit": first_limit,
         }
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
@@ -489,6 +511,10 @@ class CloudSession:
                 return
             seen.add(next_link)
             path, params = self._resolve_next(next_link), None
+            if first_limit < PAGE_LIMIT:
+                # ``next`` repeats the first request's limit: ask for full pages from here.
+                path = _with_limit(path, first_limit, PAGE_LIMIT)
+                first_limit = PAGE_LIMIT
         raise ApiError(f"listing {status} images: more than {MAX_PAGES} pages; giving up")
 
     def _resolve_next(self, link: str) -> str:
@@ -511,7 +537,8 @@ class CloudSession:
     ) -> list[SharedImage]:
         """All shared images with the given member statuses, one entry per image id."""
         by_id: dict[str, SharedImage] = {}
-        async for _status, page in self.iter_shared_pages(statuses):
+        # Everything is wanted before anything is shown: full pages from the start.
+        async for _status, page in self.iter_shared_pages(statuses, first_page_limit=PAGE_LIMIT):
             for image in page:
                 by_id[image.id] = image
         return list(by_id.values())

@@ -15,7 +15,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -55,6 +55,9 @@ _WIDTHS: dict[str, int] = {
 _DROP_ORDER = ("created", "format", "owner")
 _MIN_NAME = 22
 _MARK_WIDTH = 2
+_CURSOR = "image-table--cursor"
+# Rendered rows kept for redraws; a few screens' worth, dropped wholesale when full.
+_ROW_CACHE_SIZE = 512
 
 
 def _layout(width: int) -> _Layout:
@@ -156,6 +159,8 @@ class ImageTable(ScrollView, can_focus=True):
         self.empty_text = "Loading shared images…"
         self._layout = _layout(80)
         self._highlighted_id: str | None = None
+        self._pass_styles: dict[str, Style] | None = None
+        self._row_cache: dict[tuple[object, ...], Strip] = {}
 
     # ----------------------------------------------------------------- data
 
@@ -168,6 +173,7 @@ class ImageTable(ScrollView, can_focus=True):
     def reload(self) -> None:
         """Take the store's current visible rows, keeping the cursor on the same image."""
         keep = self._highlighted_id
+        self._row_cache.clear()
         self.rows = self.store.visible()
         index = 0
         if keep is not None:
@@ -250,6 +256,7 @@ class ImageTable(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._row_cache.clear()
         self.refresh()
 
     async def _on_click(self, event: events.Click) -> None:
@@ -264,25 +271,41 @@ class ImageTable(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------ rendering
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # One set of styles for every line of this pass: ``rich_style`` walks the ancestors
+        # and costs more than drawing a row.
+        self._pass_styles = self._styles()
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass_styles = None
+
+    def _styles(self) -> dict[str, Style]:
+        styles = {"": self.rich_style}
+        for name in self.COMPONENT_CLASSES:
+            styles[name] = self.get_component_rich_style(name)
+        return styles
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width
         if self._layout.total != width:
             self._layout = _layout(width)
-        base = self.rich_style
+        styles = self._pass_styles or self._styles()
+        base = styles[""]
         if y == 0:
-            return self._render_header(width, base)
+            return self._render_header(width, base, styles)
         index = int(self.scroll_y) + y - 1
         if not self.rows:
             if y == 2:
-                style = base + self.get_component_rich_style("image-table--empty")
+                style = base + styles["image-table--empty"]
                 return Strip([Segment(_cell("  " + self.empty_text, width), style)], width)
             return Strip.blank(width, base)
         if index >= len(self.rows):
             return Strip.blank(width, base)
-        return self._render_row(index, width, base)
+        return self._render_row(index, width, base, styles)
 
-    def _render_header(self, width: int, base: Style) -> Strip:
-        style = base + self.get_component_rich_style("image-table--header")
+    def _render_header(self, width: int, base: Style, styles: dict[str, Style]) -> Strip:
+        style = base + styles["image-table--header"]
         segments = [Segment(" " * _MARK_WIDTH, style)]
         for key, column_width in zip(self._layout.keys, self._layout.widths, strict=True):
             column = COLUMN_BY_KEY[key]
@@ -297,29 +320,42 @@ class ImageTable(ScrollView, can_focus=True):
             segments.append(Segment(" ", style))
         return Strip(segments).adjust_cell_length(width, style)
 
-    def _render_row(self, index: int, width: int, base: Style) -> Strip:
+    def _render_row(self, index: int, width: int, base: Style, styles: dict[str, Style]) -> Strip:
         image = self.rows[index]
         store = self.store
         is_cursor = index == self.cursor
         marked = image.id in store.marked
         error = store.errors.get(image.id)
         busy = store.in_flight.get(image.id)
+        layout = self._layout
+        # A row looks the same as long as these do: keep its strip (cursor moves, scrolling
+        # and screen re-layouts redraw rows that did not change).
+        # ``reload`` clears the cache, and ``rows`` holds every image until then, so the
+        # object's id is a safe and cheap stand-in for the image.
+        key = (index, id(image), is_cursor, marked, error, busy, layout, base, styles[_CURSOR])
+        cached = self._row_cache.get(key)
+        if cached is not None:
+            return cached
         row_style = base
         if marked:
-            row_style += self.get_component_rich_style("image-table--marked")
+            row_style += styles["image-table--marked"]
         if is_cursor:
-            row_style += self.get_component_rich_style("image-table--cursor")
-        row_style += Style(meta={"row": index})
+            row_style += styles["image-table--cursor"]
         mark = "✓ " if marked else "  "
         segments = [Segment(mark, row_style)]
-        for key, column_width in zip(self._layout.keys, self._layout.widths, strict=True):
-            text, cell_style = self._cell_text(image, key, error is not None, busy)
+        space = Segment(" ", row_style)
+        for key_name, column_width in zip(layout.keys, layout.widths, strict=True):
+            text, cell_style = self._cell_text(image, key_name, error is not None, busy)
             style = row_style
             if cell_style and not is_cursor:
-                style = row_style + self.get_component_rich_style(cell_style)
-            segments.append(Segment(_cell(text, column_width, key == "size"), style))
-            segments.append(Segment(" ", row_style))
-        return Strip(segments).adjust_cell_length(width, row_style)
+                style = row_style + styles[cell_style]
+            segments.append(Segment(_cell(text, column_width, key_name == "size"), style))
+            segments.append(space)
+        strip = Strip(segments).adjust_cell_length(width, row_style).apply_meta({"row": index})
+        if len(self._row_cache) >= _ROW_CACHE_SIZE:
+            self._row_cache.clear()
+        self._row_cache[key] = strip
+        return strip
 
     def _cell_text(
         self, image: SharedImage, key: str, failed: bool, busy: MemberStatus | None
