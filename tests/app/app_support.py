@@ -68,8 +68,10 @@ async def wait_member(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
-async def wait_screen(pilot: Pilot[Any], kind: type) -> Any:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, kind), what=kind.__name__)
+async def wait_screen(pilot: Pilot[Any], kind: type, *, timeout: float = DEADLINE) -> Any:
+    await wait_for(
+        pilot, lambda: isinstance(pilot.app.screen, kind), timeout=timeout, what=kind.__name__
+    )
     await pilot.pause()
     return pilot.app.screen
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from app_support import (
     detail_text,
-    main_screen,
     table,
     visible_ids,
     visible_names,
@@ -207,9 +206,7 @@ async def test_filter_by_name_id_owner_and_os_as_you_type(cloud: Any, make_app: 
         assert some.id in expected
 
         async def filter_for(text: str) -> list[str]:
-            field.value = ""
-            await pilot.pause()
-            await pilot.press(*text)
+            field.value = text  # Input.Changed, as when typed (typing is covered above)
             await pilot.pause()
             return visible_ids(app)
 
@@ -356,4 +353,30 @@ async def test_the_context_bar_shows_the_tokens_project_and_only_the_host(
         assert "demo" in bar and "23h59m" in bar
         assert str(cloud.app.base_url.rsplit(":", 1)[1]) not in bar  # no port
         assert "demo-password" not in bar
-        _ = main_screen(app)
+
+
+async def test_clicking_a_view_tab_switches_the_view(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        tabs = str(main.query_one("#tabs").render())
+        await pilot.click("#tabs", offset=(tabs.index("3 Rejected") + 2, 0))
+        await pilot.pause()
+        assert main.describe_state()["view"] == "Rejected"
+        assert set(visible_ids(app)) == set(cloud.shared_image_ids("rejected"))
+
+
+async def test_the_detail_pane_moves_under_the_table_below_100_columns(
+    cloud: Any, make_app: Any
+) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await wait_loaded(pilot)
+        assert main.has_class("-narrow")
+        pane = main.query_one("#detail")
+        assert pane.region.y > table(app).region.y
+        assert pane.region.width >= 78
+        await pilot.resize_terminal(120, 36)
+        await pilot.pause()
+        assert not main.has_class("-narrow")
+        assert main.query_one("#detail").region.x > table(app).region.x

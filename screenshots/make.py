@@ -1,0 +1,192 @@
+"""Regenerate the README screenshots (``screenshots/*.svg``) from the demo cloud.
+
+Run from the repository root:  ``python screenshots/make.py``
+
+The app runs headless (``App.run_test``) against a private DemoCloud with a fixed seed, so the
+pictures only change when the app does. The token countdown, the activity spinner and the input
+cursor blink are frozen as in the snapshot tests; the context bar shows only the host (never the
+demo's port), and the config screen is shot with fixed example settings and no network at all.
+Nothing here touches your real config or token cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from tui.app import ImshareApp  # noqa: E402
+from tui.cloud.token_cache import TokenCache  # noqa: E402
+from tui.config import Settings  # noqa: E402
+from tui.democloud import DemoCloud  # noqa: E402
+from tui.launch import demo_settings  # noqa: E402
+from tui.screens.config import ConfigScreen  # noqa: E402
+from tui.screens.help import HelpScreen  # noqa: E402
+from tui.screens.main import MainScreen  # noqa: E402
+from tui.screens.prompts import ConfirmScreen  # noqa: E402
+from tui.widgets.context_bar import ContextBar  # noqa: E402
+from tui.widgets.image_table import ImageTable  # noqa: E402
+
+IMAGES = 300  # what `imshare --demo` shows
+SEED = 1
+WIDE = (120, 36)
+NARROW = (80, 24)
+SECRETS = ("demo-password", "example-password")
+
+Steps = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+def freeze() -> None:
+    """Freeze everything that moves, as tests/app/conftest.py does."""
+    Input._toggle_cursor = lambda self: None  # type: ignore[method-assign]
+    ContextBar.animate_spinner = False
+    ContextBar.seconds_left = lambda self, token: 86_340.0  # type: ignore[method-assign]
+
+
+class OfflineTransport(httpx.AsyncBaseTransport):
+    """For the config screenshot: no request may leave the machine."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("offline (screenshots)", request=request)
+
+
+def example_settings() -> Settings:
+    return Settings(
+        auth_url="https://iam.eu-de.otc.t-systems.com/v3",
+        region="eu-de",
+        username="alice",
+        password="example-password",
+        user_domain_name="OTC00000000001000000501",
+        project_name="eu-de_demo",
+        preset="eu-de",
+    )
+
+
+async def wait_for(pilot: Pilot[Any], predicate: Callable[[], object], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"screenshots: timed out waiting for {what}")
+        await pilot.pause(0.02)
+
+
+async def loaded(pilot: Pilot[Any]) -> None:
+    """The listing is complete and the highlighted image's member record is shown."""
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), "the main screen")
+    main = app.screen
+    assert isinstance(main, MainScreen)
+    await wait_for(pilot, lambda: main._loaded_once and not main.listing, "the listing")
+    await member_shown(pilot)
+
+
+async def member_shown(pilot: Pilot[Any]) -> None:
+    main = pilot.app.screen
+    assert isinstance(main, MainScreen)
+    current = main.query_one(ImageTable).current
+    if current is not None:
+        await wait_for(pilot, lambda: current.id in main.store.members, "the member record")
+    await pilot.pause()
+
+
+async def detail(pilot: Pilot[Any]) -> None:
+    """A full-ECS image (its vault note), with the detail pane focused."""
+    await loaded(pilot)
+    main = pilot.app.screen
+    assert isinstance(main, MainScreen)
+    table = main.query_one(ImageTable)
+    index = next((i for i, image in enumerate(table.rows) if image.needs_vault), 3)
+    table.move_to(index)
+    await member_shown(pilot)
+    await pilot.press("tab")
+    await pilot.pause()
+
+
+async def bulk_confirm(pilot: Pilot[Any]) -> None:
+    await loaded(pilot)
+    await pilot.press("space", "space", "space", "a")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), "the dialog")
+    await pilot.pause()
+
+
+async def config(pilot: Pilot[Any]) -> None:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MainScreen), "the main screen")
+    await pilot.press("c")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfigScreen), "config")
+    await pilot.pause()
+
+
+async def help_screen(pilot: Pilot[Any]) -> None:
+    await loaded(pilot)
+    await pilot.press("question_mark")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), "help")
+    await pilot.pause()
+
+
+async def shoot(
+    name: str, size: tuple[int, int], steps: Steps, work: Path, cloud: DemoCloud | None
+) -> Path:
+    if cloud is None:
+        settings, transport = example_settings(), OfflineTransport()
+    else:
+        settings, transport = demo_settings(cloud.credentials), None
+    app = ImshareApp(
+        settings,
+        cache=TokenCache(work / f"tokens-{name}.json"),
+        config_path=work / f"config-{name}.toml",
+        transport=transport,
+    )
+    async with app.run_test(size=size) as pilot:  # notifications are off: no toasts
+        await steps(pilot)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+        saved = app.save_screenshot(filename=f"{name}.svg", path=str(HERE))
+    path = Path(saved)
+    text = path.read_text()
+    leaked = [s for s in SECRETS if s in text]
+    if cloud is not None:
+        port = str(cloud.base_url.rsplit(":", 1)[1])
+        leaked += [f"port {port}" for needle in (f":{port}",) if needle in text]
+    if leaked:
+        path.unlink()
+        raise SystemExit(f"screenshots: {name}.svg would show {leaked}; not saved")
+    return path
+
+
+async def main() -> int:
+    freeze()
+    with tempfile.TemporaryDirectory(prefix="imshare-shots-") as tmp:
+        work = Path(tmp)
+        os.environ["IMSHARE_CONFIG_DIR"] = str(work / "config")
+        for name in list(os.environ):
+            if name.startswith("OS_"):
+                del os.environ[name]
+        with DemoCloud(images=IMAGES, seed=SEED) as cloud:
+            shots: list[tuple[str, tuple[int, int], Steps, DemoCloud | None]] = [
+                ("main", WIDE, loaded, cloud),
+                ("detail", WIDE, detail, cloud),
+                ("bulk-confirm", WIDE, bulk_confirm, cloud),
+                ("config", WIDE, config, None),
+                ("help", WIDE, help_screen, cloud),
+                ("main-80x24", NARROW, loaded, cloud),
+            ]
+            for name, size, steps, target in shots:
+                path = await shoot(name, size, steps, work, target)
+                print(f"wrote {path.relative_to(HERE.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

@@ -1,0 +1,98 @@
+"""Snapshots of the main screen, the detail pane, a bulk confirmation, config and help.
+
+Each at 120x36 and 80x24 (where the detail pane moves under the table). Deterministic: a fixed
+demo seed, the countdown/spinner/cursor blink frozen (conftest), no toasts, the member record
+fetched before the shot, and the context bar shows the host without the demo's port. Config
+snapshots use fixed settings and no network at all.
+
+Regenerate with ``pytest tests/app/test_app_snapshots.py --snapshot-update`` and look at them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from app_support import OfflineTransport, fixed_settings, wait_loaded, wait_member, wait_screen
+from textual.pilot import Pilot
+
+from tui.screens.config import ConfigScreen
+from tui.screens.help import HelpScreen
+from tui.screens.prompts import ConfirmScreen
+from tui.widgets.detail_pane import DetailPane
+
+SIZES = [pytest.param((120, 36), id="120x36"), pytest.param((80, 24), id="80x24")]
+
+
+async def _loaded(pilot: Pilot[Any]) -> None:
+    await wait_loaded(pilot)
+    await wait_member(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_main_screen(snap_compare: Any, cloud: Any, make_app: Any, size: tuple[int, int]) -> None:
+    app = make_app(cloud, quiet=True)
+    assert snap_compare(app, terminal_size=size, run_before=_loaded)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_detail_pane_focused_and_scrolled(
+    snap_compare: Any, cloud: Any, make_app: Any, size: tuple[int, int]
+) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        await pilot.press("j", "j")
+        await wait_member(pilot)
+        await pilot.press("tab")
+        pane = pilot.app.screen.query_one(DetailPane)
+        assert pane.has_focus
+        await pilot.press("pagedown")
+        await pilot.pause()
+
+    app = make_app(cloud, quiet=True)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_bulk_confirmation(
+    snap_compare: Any, cloud: Any, make_app: Any, size: tuple[int, int]
+) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        await pilot.press("space", "space", "space", "a")
+        await wait_screen(pilot, ConfirmScreen)
+
+    app = make_app(cloud, quiet=True)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_config_screen(snap_compare: Any, make_app: Any, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await pilot.press("c")
+        await wait_screen(pilot, ConfigScreen)
+
+    app = make_app(settings=fixed_settings(), transport=OfflineTransport(), quiet=True)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_config_screen_first_run(snap_compare: Any, make_app: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await wait_screen(pilot, ConfigScreen)
+
+    settings = fixed_settings(
+        preset="custom", auth_url="", username="", password="", project_name="", region=""
+    )
+    app = make_app(settings=settings, transport=OfflineTransport(), quiet=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help(snap_compare: Any, cloud: Any, make_app: Any, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        await pilot.press("question_mark")
+        await wait_screen(pilot, HelpScreen)
+
+    app = make_app(cloud, quiet=True)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
