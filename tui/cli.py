@@ -127,7 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
             "Review, accept and reject images other projects share with your OpenStack / "
             "Open Telekom Cloud project. Without a command, the terminal UI starts."
         ),
-        epilog="Credentials come from the config file and the OS_* variables (which win).",
+        epilog=(
+            "Credentials come from the config file (or one of its profiles, or a clouds.yaml "
+            "cloud) and the OS_* variables, which win. Exit codes: 0 ok, 1 the cloud refused "
+            "or failed, 2 usage or configuration error, 3 list --exit-code found pending shares."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     _add_global_options(parser, in_subcommand=False)
