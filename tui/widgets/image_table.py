@@ -54,6 +54,7 @@ _WIDTHS: dict[str, int] = {
 # Dropped in this order when the name column would get narrower than _MIN_NAME.
 _DROP_ORDER = ("created", "format", "owner")
 _MIN_NAME = 22
+_MIN_OS = 12
 _MARK_WIDTH = 2
 _CURSOR = "image-table--cursor"
 # Rendered rows kept for redraws; a few screens' worth, dropped wholesale when full.
@@ -61,6 +62,7 @@ _ROW_CACHE_SIZE = 512
 
 
 def _layout(width: int) -> _Layout:
+    """Fit the columns: drop created, then format, then narrow OS, and drop owner last."""
     keys = list(_WIDTHS)
     os_width = _WIDTHS["os"]
 
@@ -71,9 +73,13 @@ def _layout(width: int) -> _Layout:
     for key in _DROP_ORDER:
         if name_width() >= _MIN_NAME:
             break
+        if key == "owner":
+            os_width = max(_MIN_OS, os_width - (_MIN_NAME - name_width()))
+            if name_width() >= _MIN_NAME:
+                break
         keys.remove(key)
     if name_width() < _MIN_NAME:
-        os_width = max(10, os_width - (_MIN_NAME - name_width()))
+        os_width = max(_MIN_OS, os_width - (_MIN_NAME - name_width()))
     widths = tuple(
         max(8, name_width()) if k == "name" else os_width if k == "os" else _WIDTHS[k] for k in keys
     )
