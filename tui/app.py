@@ -64,6 +64,8 @@ class ImshareApp(App[int]):
         demo: bool = False,
         startup_warnings: list[str] | None = None,
         refresh_seconds: float | None = None,
+        profile: str = "default",
+        source: str = "",
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -73,6 +75,10 @@ class ImshareApp(App[int]):
         self.read_only = read_only
         self.refresh_seconds = _refresh_seconds(refresh_seconds, self.ui_prefs)
         self.password_from_prompt = False
+        #: The config profile the settings came from ("" for a clouds.yaml cloud), and a
+        #: readable name of their origin, for the picker and the config screen.
+        self.profile = profile
+        self.source = source
         self.demo = demo
         self._transport = transport
         self._startup_warnings = list(startup_warnings or [])
@@ -144,6 +150,18 @@ class ImshareApp(App[int]):
         """Ask for the password (from a worker); ``True`` once one is set for this session."""
         from tui import logsetup
         from tui.screens.prompts import PasswordScreen
+
+        if self.settings.uses_token:
+            # A password cannot help a token login: the token itself must be renewed.
+            self.notify(
+                (problem + " — " if problem else "")
+                + "The token given with OS_TOKEN / clouds.yaml was refused; get a new one.",
+                title="Login failed",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
+            return False
 
         password = await self.push_screen_wait(PasswordScreen(self.settings, problem=problem))
         if not password:

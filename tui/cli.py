@@ -157,7 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     tui_options.add_argument(
         "--read-only", action="store_true", help="browse only; accepting and rejecting are off"
     )
-    tui_options.add_argument("--theme", metavar="NAME", help="colour theme")
+    tui_options.add_argument("--theme", metavar="NAME", help="colour theme (e.g. ansi-dark)")
+    tui_options.add_argument(
+        "--refresh",
+        type=_non_negative_int,
+        default=None,
+        metavar="SECONDS",
+        help="reload every SECONDS (min 5) and announce new shares (default: off)",
+    )
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -8,7 +8,7 @@ list rather than rebuilding widgets.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -110,7 +110,14 @@ class ImageStore:
         self._images[image_id] = image.with_status(status)
         self.errors.pop(image_id, None)
         if member is not None:
-            self.members[image_id] = member
+            known = self.members.get(image_id)
+            if member.created_at is None and known is not None and known.created_at is not None:
+                # The batch API's results carry no member record times; keep what we knew.
+                member = replace(member, created_at=known.created_at)
+            if member.created_at is not None:
+                self.members[image_id] = member
+            else:
+                self.members.pop(image_id, None)  # fetched again when the pane shows it
         self._invalidate()
 
     def remove(self, image_id: str) -> None:

@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         warnings: list[str] = []
         ui_prefs: dict[str, object] = {}
+        profile, source = config_io.DEFAULT_PROFILE, "demo cloud"
         if getattr(args, "demo", False):
             from tui.democloud import DemoCloud
 
@@ -58,11 +59,16 @@ def run(args: argparse.Namespace) -> int:
         else:
             config_path = getattr(args, "config", None) or paths.config_file()
             try:
-                loaded = config_io.load(config_path)
+                loaded = config_io.load(
+                    config_path,
+                    profile=getattr(args, "profile", None) or None,
+                    cloud=getattr(args, "os_cloud", None) or None,
+                )
             except ConfigError as error:
                 print(f"imshare: {error}", file=sys.stderr)
                 return 2
             settings, ui_prefs, warnings = loaded.settings, loaded.ui, loaded.warnings
+            profile, source = loaded.profile, loaded.source
         logsetup.add_secret(settings.password)
         cache = TokenCache(paths.token_cache_file())
         app = ImshareApp(
@@ -75,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
             demo=getattr(args, "demo", False),
             startup_warnings=warnings + cache.warnings,
             refresh_seconds=getattr(args, "refresh", None),
+            profile=profile,
+            source=source,
         )
         app.run(mouse=not getattr(args, "no_mouse", False))
         return app.return_code or 0

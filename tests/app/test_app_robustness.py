@@ -19,7 +19,7 @@ from tui.screens.main import MainScreen
 from tui.screens.prompts import ConfirmScreen
 
 SIZE = (120, 36)
-MARKUP_NAMES = ("[bold]x[/]", "a [/] b", "[@click=app.quit]click me[/]", "[red")
+MARKUP_NAMES = ("[bold]x[/]", "a [/] b", "[@click=app.quit]x[/]", "[red")
 
 
 def _add_markup_images(cloud: Any) -> list[str]:

@@ -22,6 +22,11 @@ def tokens_url(auth_url: str) -> str:
     return base + "/auth/tokens"
 
 
+def projects_url(auth_url: str) -> str:
+    """``{auth_url}/auth/projects``: the projects the token's user may scope to."""
+    return tokens_url(auth_url).removesuffix("/tokens") + "/projects"
+
+
 def _domain(name: str, domain_id: str) -> dict[str, str]:
     return {"id": domain_id} if domain_id and not name else {"name": name}
 

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 import httpx
 
 from tui.cloud import batch
-from tui.cloud.auth import auth_body, token_from_response, tokens_url
+from tui.cloud.auth import auth_body, projects_url, token_from_response, tokens_url
 from tui.cloud.errors import ApiError
 from tui.cloud.models import ALL_STATUSES, Member, MemberStatus, SharedImage, Token
 from tui.cloud.token_cache import TokenCache
@@ -548,6 +548,21 @@ class CloudSession:
             "GET", f"/v2/images/{quote(image_id, safe='')}", what=f"reading image {image_id}"
         )
         return SharedImage.from_api(data, None)
+
+    async def list_projects(self) -> list[tuple[str, str]]:
+        """``(id, name)`` of every project the user may switch to (Keystone auth/projects)."""
+        data = await self._call(
+            "GET", projects_url(self.settings.auth_url), what="listing your projects"
+        )
+        projects = data.get("projects")
+        if not isinstance(projects, list):
+            return []
+        found = [
+            (str(p["id"]), str(p.get("name") or p["id"]))
+            for p in projects
+            if isinstance(p, dict) and p.get("id") and p.get("enabled", True) is not False
+        ]
+        return sorted(found, key=lambda item: item[1].lower())
 
     async def get_member(self, image_id: str) -> Member:
         """Our member record: when the image was shared with us and when we last decided."""

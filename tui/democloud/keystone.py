@@ -244,6 +244,31 @@ class KeystoneApi:
         payload = self.token_body(subject, with_catalog=not req.has_param("nocatalog"))
         return Response(200, dumps(payload), headers=[("X-Subject-Token", subject.id)])
 
+    def auth_projects(self, req: Request) -> Response:
+        """``GET /identity/v3/auth/projects``: the projects the token's user may scope to."""
+        caller = self.state.validate_token(req.header("X-Auth-Token"))
+        if caller is None:
+            return self.unauthorized()
+        projects = [
+            {
+                "id": project.id,
+                "name": project.name,
+                "domain_id": project.domain.id,
+                "enabled": True,
+                "is_domain": False,
+                "parent_id": project.domain.id,
+                "description": "",
+                "links": {"self": f"{self.base_url}/identity/v3/projects/{project.id}"},
+            }
+            for project in caller.user.projects
+        ]
+        links = {
+            "self": f"{self.base_url}/identity/v3/auth/projects",
+            "previous": None,
+            "next": None,
+        }
+        return Response(200, dumps({"projects": projects, "links": links}))
+
     def revoke(self, req: Request) -> Response:
         """``DELETE /identity/v3/auth/tokens``: revoke the subject token (204)."""
         subject, error = self._subject(req)

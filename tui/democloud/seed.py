@@ -27,6 +27,8 @@ DEMO_DOMAIN = "OTC00000000001000000501"
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-password"
 DEMO_PROJECT = "eu-de_demo"
+#: A second project of the demo user, so switching project in the app can be tried.
+DEMO_SECOND_PROJECT = "eu-de_demo_staging"
 REGION = "eu-de"
 EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 
@@ -143,7 +145,25 @@ def generate(images: int = 300, seed: int = 1) -> SeedData:
         data.members[img.id] = {other: maker.member(img, other, rng.choice(statuses))}
     for name, fam in catalog.PUBLIC_IMAGES:
         data.images.append(maker.make(owner_ids[0], "public", whole=False, family=fam, name=name))
+    _add_second_project(data, maker, random.Random(f"{seed}-second-project"))
     return data
+
+
+def _add_second_project(data: SeedData, maker: _ImageMaker, rng: random.Random) -> None:
+    """Give the demo user a second project with a share of its own images.
+
+    Drawn from a separate RNG after everything else, so the first project's data is the same
+    with or without it.
+    """
+    ids = _Ids(rng)
+    demo = data.demo_project
+    second = Project(ids.hex32(), DEMO_SECOND_PROJECT, demo.domain)
+    data.projects.append(second)
+    data.demo_user.projects.append(second)
+    statuses = [s for s, _ in STATUS_WEIGHTS]
+    for img in data.images:
+        if demo.id in data.members.get(img.id, {}) and rng.random() < 0.15:
+            data.members[img.id][second.id] = maker.member(img, second.id, rng.choice(statuses))
 
 
 class _ImageMaker:

@@ -157,6 +157,13 @@ class App:
                 HEAD=ks.validate,
                 DELETE=ks.revoke,
             ),
+            r(
+                "/identity/v3/auth/projects",
+                "/identity/v3/auth/projects",
+                "identity",
+                False,
+                GET=ks.auth_projects,
+            ),
             r("/identity/.*", "/identity/*", "identity", False),
             r("/image/?", "/image", "image", False, GET=gl.versions),
             r("/image/v2/?", "/image/v2", "image", False, GET=gl.versions),

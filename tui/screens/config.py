@@ -23,7 +23,13 @@ from textual.worker import Worker
 from tui import config as config_io
 from tui.cloud.errors import ApiError
 from tui.cloud.session import CloudSession
-from tui.config import REGION_PRESETS, Settings, check_url, sends_password_in_clear
+from tui.config import (
+    REGION_PRESETS,
+    ConfigError,
+    Settings,
+    check_url,
+    sends_password_in_clear,
+)
 from tui.formatting import countdown, time_text
 
 if TYPE_CHECKING:
@@ -237,11 +243,16 @@ class ConfigScreen(Screen[None]):
             return
         settings = self.form_settings()
         app = self.imshare
+        profile = app.profile or config_io.DEFAULT_PROFILE
         try:
-            path = config_io.save(settings, app.ui_prefs, app.config_path)
+            path = config_io.save(settings, app.ui_prefs, app.config_path, profile=profile)
+        except ConfigError as error:
+            self._status(Text(f"Not saved: {error}", style="bold"))
+            return
         except OSError as error:
             self._status(Text(f"Not saved: cannot write the config file: {error}", style="bold"))
             return
+        app.profile = profile
         self.notify(f"Saved {path}", timeout=3, markup=False)
         await app.apply_settings(settings)
         self.dismiss(None)

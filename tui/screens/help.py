@@ -91,6 +91,7 @@ _DESCRIPTIONS = {
     "refresh": "Reload from the cloud",
     "copy_id": "Copy the image id to the clipboard",
     "config": "Open the config screen",
+    "switch_context": "Switch config profile, clouds.yaml cloud or project",
     "quit": "Quit",
 }
 

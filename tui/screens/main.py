@@ -69,6 +69,7 @@ class MainScreen(Screen[None]):
         Binding("ctrl+r,f5", "refresh", "Refresh", id="refresh"),
         Binding("y", "copy_id", "Copy ID", show=False, id="copy_id"),
         Binding("c", "app.config", "Config", show=False, id="config"),
+        Binding("P", "switch_context", "Profile/project", show=False, id="switch_context"),
         Binding("q", "app.quit", "Quit", id="quit"),
         Binding("1", "show_view(0)", "Pending view", show=False, id="view_pending"),
         Binding("2", "show_view(1)", "Accepted view", show=False, id="view_accepted"),
@@ -388,6 +389,18 @@ class MainScreen(Screen[None]):
         self.store.members.clear()
         self._member_errors.clear()
         self.load_images()
+
+    @work(exclusive=True, group="switch", exit_on_error=False, description="Switching")
+    async def action_switch_context(self) -> None:
+        from tui.screens.picker import ContextPicker
+
+        choice = await self.app.push_screen_wait(ContextPicker())
+        if choice is None:
+            return
+        self.imshare.profile = choice.profile
+        self.imshare.source = choice.source
+        await self.imshare.apply_settings(choice.settings)
+        self.notify(f"Switched to {choice.source}", timeout=3, markup=False)
 
     def action_copy_id(self) -> None:
         image = self.query_one(ImageTable).current
