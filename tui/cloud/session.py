@@ -274,6 +274,13 @@ class CloudSession:
                 if token is not None:
                     self._token = token
                     return token
+            problems = self.settings.problems()
+            if problems:
+                # Asking for a password would not help: say what is missing instead.
+                raise ApiError(
+                    "the configuration is incomplete: " + "; ".join(problems),
+                    hint="Fix it in the config screen, the config file or the OS_* variables.",
+                )
             if self.settings.needs_password:
                 raise PasswordRequired()
             token = await self._authenticate()
@@ -301,12 +308,6 @@ class CloudSession:
 
     async def _authenticate(self) -> Token:
         settings = self.settings
-        problems = settings.problems()
-        if problems:
-            raise ApiError(
-                "the configuration is incomplete: " + "; ".join(problems),
-                hint="Fix it in the config screen, the config file or the OS_* variables.",
-            )
         secret = "token" if settings.uses_token else "password"
         if sends_password_in_clear(settings.auth_url) and not settings.allow_insecure_http:
             raise ApiError(f"refusing to send the {secret} over plain http:// to a remote host")

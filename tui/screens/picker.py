@@ -68,21 +68,24 @@ class ContextPicker(ModalScreen[ContextChoice | None]):
         highlighted = options.highlighted
         options.clear_options()
         current_token = app.session.current_token
-        heading = Text("Config profiles (config.toml)", style="bold")
-        options.add_option(Option(heading, disabled=True))
-        try:
-            profiles = config_io.list_profiles(app.config_path)
-        except ConfigError as error:
-            profiles = []
-            problem = problem or str(error)
+        profiles: list[str] = []
+        if not app.demo:  # the demo cloud has no config file of its own
+            try:
+                profiles = config_io.list_profiles(app.config_path)
+            except ConfigError as error:
+                problem = problem or str(error)
+        if profiles:
+            heading = Text("Config profiles (config.toml)", style="bold")
+            options.add_option(Option(heading, disabled=True))
         for name in profiles:
             mark = "● " if name == app.profile else "  "
             options.add_option(Option(Text(f"{mark}{name}"), id=f"profile:{name}"))
-        try:
-            clouds = clouds_yaml.list_clouds()
-        except ConfigError as error:
-            clouds = []
-            problem = problem or str(error)
+        clouds: list[str] = []
+        if not app.demo:
+            try:
+                clouds = clouds_yaml.list_clouds()
+            except ConfigError as error:
+                problem = problem or str(error)
         if clouds:
             options.add_option(Option(Text("clouds.yaml", style="bold"), disabled=True))
             for name in clouds:
@@ -103,6 +106,12 @@ class ContextPicker(ModalScreen[ContextChoice | None]):
             )
         if highlighted is not None and highlighted < options.option_count:
             options.highlighted = highlighted
+        else:  # start on the current choice, so enter alone is a no-op and arrows are short
+            for index in range(options.option_count):
+                option = options.get_option_at_index(index)
+                if not option.disabled and str(option.prompt).startswith("●"):
+                    options.highlighted = index
+                    break
         self.query_one("#picker-status", Static).update(Text(problem))
 
     @work(exclusive=True, group="picker-projects", exit_on_error=False)
