@@ -110,6 +110,15 @@ class ConfigScreen(Screen[None]):
                     ),
                     classes="config-note",
                 )
+            clouds = self._clouds()
+            if clouds:
+                with Horizontal(classes="config-row"):
+                    yield Label("clouds.yaml", classes="config-label")
+                    yield Select(
+                        [(name, name) for name in clouds],
+                        prompt="import a cloud from clouds.yaml…",
+                        id="import_cloud",
+                    )
             self._preset_shown = settings.preset if settings.preset in REGION_PRESETS else "custom"
             with Horizontal(classes="config-row"):
                 yield Label("Region preset", classes="config-label")
@@ -168,6 +177,33 @@ class ConfigScreen(Screen[None]):
     def _changed(self, event: Input.Changed) -> None:
         if event.input.id:
             self._check(event.input.id)
+
+    @staticmethod
+    def _clouds() -> list[str]:
+        from tui import clouds_yaml
+
+        try:
+            return clouds_yaml.list_clouds()
+        except ConfigError:
+            return []  # a broken clouds.yaml must not keep anyone out of the config screen
+
+    @on(Select.Changed, "#import_cloud")
+    def _import_cloud(self, event: Select.Changed) -> None:
+        from tui import clouds_yaml
+
+        if event.value is Select.NULL:
+            return
+        try:
+            imported = clouds_yaml.settings_from_cloud(str(event.value))
+        except ConfigError as error:
+            self._status(Text(f"Cannot import: {error}", style="bold"))
+            return
+        for name, *_ in _TEXT_FIELDS:
+            value = getattr(imported, name)
+            if value or name != "password":
+                self.query_one(f"#{name}", Input).value = value
+        self.query_one("#verify", Switch).value = imported.verify
+        self._status(Text(f"Imported cloud {event.value}; check the fields, then Test or Save."))
 
     @on(Select.Changed, "#preset")
     def _preset(self, event: Select.Changed) -> None:
