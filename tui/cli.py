@@ -223,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     command("login", "log in now (asks for the password if none is configured)")
     command("logout", "forget the cached token")
     command("locate", "print where the config, token cache and log file live")
+    serve = command("serve", "serve the app to a browser on localhost (needs imshare[serve])")
+    serve.add_argument("--port", type=_positive_int, default=8000, help="port (default 8000)")
+    serve.add_argument("--demo", action="store_true", help="serve the app on the demo cloud")
+    serve.add_argument("--read-only", action="store_true", help="browse only")
     # Its options belong to tui.democloud.cli, which is imported only when it runs.
     commands.add_parser(
         "demo-server",
@@ -581,6 +585,10 @@ def _run_demo_server(extra: list[str]) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "locate":
         return _cmd_locate(args)
+    if args.command == "serve":
+        from tui import serve
+
+        return serve.run(args)
     context = _load_context(args)
     if args.command == "logout":
         return _cmd_logout(context)
