@@ -1,4 +1,4 @@
-"""``imshare serve``: localhost only, same options for every browser session, clear without the extra."""
+"""``imshare serve``: localhost only, the same options per browser session, a clear hint."""
 
 from __future__ import annotations
 
