@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import json
 import math
 import os
@@ -263,7 +264,7 @@ def measure_bulk(workdir: Path, concurrencies: list[int]) -> dict[str, Any]:
     from tui.cloud.token_cache import TokenCache
     from tui.config import Settings
 
-    images = BULK_IMAGES * (len(concurrencies) + 1) * 2 + 100
+    images = BULK_IMAGES * (len(concurrencies) + 1) * 3
     result: dict[str, Any] = {"latency_ms": BULK_LATENCY_MS, "images": BULK_IMAGES, "runs": {}}
     with (
         DemoServer(images, BULK_LATENCY_MS, workdir) as server,
@@ -291,28 +292,41 @@ def measure_bulk(workdir: Path, concurrencies: list[int]) -> dict[str, Any]:
                 ]
                 # A warm pool, as in the app after its listing.
                 await session.get_member(pending[-1])
-                for n, concurrency in enumerate(concurrencies):
-                    batch = pending[n * BULK_IMAGES : (n + 1) * BULK_IMAGES]
-                    if len(batch) < BULK_IMAGES:
+                chunks = iter(
+                    [pending[n : n + BULK_IMAGES] for n in range(0, len(pending), BULK_IMAGES)]
+                )
+                accepts = inspect.signature(session.set_status_many).parameters
+                # As the app calls it (automatic: OTC's batch API where the cloud has one),
+                # then one PUT per image at several concurrencies.
+                plans: list[tuple[str, int, dict[str, Any]]] = [("app", APP_CONCURRENCY, {})]
+                if "use_batch" in accepts:
+                    plans += [(f"put-{c}", c, {"use_batch": False}) for c in concurrencies]
+                for name, concurrency, extra in plans:
+                    chunk = next(chunks, [])
+                    if len(chunk) < BULK_IMAGES:
                         raise RuntimeError("not enough pending images for the bulk runs")
+                    before = session.stats.requests
                     started = time.perf_counter()
                     decisions = await session.set_status_many(
-                        batch, MemberStatus.ACCEPTED, concurrency=concurrency
+                        chunk, MemberStatus.ACCEPTED, concurrency=concurrency, **extra
                     )
                     elapsed = time.perf_counter() - started
-                    failed = [d for d in decisions if not d.ok]
-                    result["runs"][str(concurrency)] = {
+                    result["runs"][name] = {
+                        "concurrency": concurrency,
                         "seconds": elapsed,
-                        "failed": len(failed),
-                        "per_request": elapsed * concurrency / BULK_IMAGES,
+                        "failed": sum(1 for d in decisions if not d.ok),
+                        "requests": session.stats.requests - before,
                     }
 
         asyncio.run(run())
-    at_app = result["runs"][str(APP_CONCURRENCY)]
-    per_request = at_app["per_request"]
-    result["seconds"] = at_app["seconds"]
-    result["sequential_estimate"] = per_request * BULK_IMAGES
-    result["concurrency_needed_for_2s"] = math.ceil(per_request * BULK_IMAGES / 2.0)
+    result["seconds"] = result["runs"]["app"]["seconds"]
+    put = result["runs"].get(f"put-{APP_CONCURRENCY}")
+    if put is not None:
+        # One PUT per image: what concurrency keeps 200 of them under 2 s at this latency.
+        per_request = put["seconds"] * APP_CONCURRENCY / BULK_IMAGES
+        result["put_seconds_per_request"] = per_request
+        result["sequential_estimate"] = per_request * BULK_IMAGES
+        result["concurrency_needed_for_2s"] = math.ceil(per_request * BULK_IMAGES / 2.0)
     return result
 
 
@@ -383,20 +397,25 @@ def _checks(data: dict[str, Any]) -> list[dict[str, Any]]:
                 )
     bulk = data.get("bulk")
     if bulk:
+        app = bulk["runs"]["app"]
         add(
-            f"bulk accept {BULK_IMAGES} @ {BULK_LATENCY_MS} ms, concurrency {APP_CONCURRENCY}",
-            bulk["seconds"],
+            f"bulk accept {BULK_IMAGES} @ {BULK_LATENCY_MS} ms, as the app does "
+            f"({app['requests']} requests)",
+            app["seconds"],
             "<= 2.0 s",
-            bulk["seconds"] <= 2.0,
+            app["seconds"] <= 2.0 and not app["failed"],
         )
-        for concurrency, run in sorted(bulk["runs"].items(), key=lambda kv: int(kv[0])):
-            if int(concurrency) != APP_CONCURRENCY:
-                add(
-                    f"bulk accept {BULK_IMAGES}, concurrency {concurrency}",
-                    run["seconds"],
-                    "(info)",
-                    None,
-                )
+        for name, run in bulk["runs"].items():
+            if name == "app":
+                continue
+            concurrency = run["concurrency"]
+            at_app = concurrency == APP_CONCURRENCY
+            add(
+                f"bulk accept {BULK_IMAGES}, one PUT each, concurrency {concurrency}",
+                run["seconds"],
+                "<= 2.0 s" if at_app else "(info)",
+                (run["seconds"] <= 2.0 and not run["failed"]) if at_app else None,
+            )
     # Growth from 10,000 to 50,000 for every figure measured at both sizes.
     small, large = sizes.get("10000"), sizes.get("50000")
     if small and large:
