@@ -96,6 +96,7 @@ class MainScreen(Screen[None]):
         self._detail_timer: Timer | None = None
         self._member_errors: dict[str, ApiError] = {}
         self._loaded_once = False
+        self._reload_timer: Timer | None = None
 
     @property
     def imshare(self) -> ImshareApp:
@@ -121,15 +122,20 @@ class MainScreen(Screen[None]):
         bar.set_token(self.imshare.session.cached_token())
         self._update_tabs()
         self.query_one(ImageTable).focus()
-        refresh = self.imshare.refresh_seconds
-        if refresh:
-            self.set_interval(refresh, self._auto_refresh, name="auto-refresh")
         if not self.imshare.settings.problems() or self.imshare.session.cached_token():
             self.load_images()
         else:
             self._set_empty_text("Not configured yet: press c to open the config screen.")
 
-    def _auto_refresh(self) -> None:
+    def _start_reload_timer(self) -> None:
+        """Reload every ``refresh_seconds`` once the first listing is in (off when 0)."""
+        refresh = self.imshare.refresh_seconds
+        if refresh and self._reload_timer is None:
+            self._reload_timer = self.set_interval(
+                refresh, self._reload_tick, name="auto-refresh"
+            )
+
+    def _reload_tick(self) -> None:
         if not (self.listing or self.deciding or self.app.screen is not self):
             self.load_images()
 
@@ -298,6 +304,7 @@ class MainScreen(Screen[None]):
         finally:
             self.listing = False
             bar.set_activity("")
+            self._start_reload_timer()
             self._set_empty_text(self._empty_text())
             self._refresh_table()
 

@@ -1,0 +1,135 @@
+"""Switching project, auto-refresh, remembered theme, clouds.yaml import, token logins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from app_support import table, wait_for, wait_loaded, wait_screen
+from textual.widgets import Input, OptionList, Select
+
+from tui import config as config_io
+from tui.screens.config import ConfigScreen
+from tui.screens.main import MainScreen
+from tui.screens.picker import ContextPicker
+from tui.screens.prompts import PasswordScreen
+
+SIZE = (120, 36)
+
+
+async def test_the_picker_switches_project_and_the_list_follows(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        first_project = app.session.current_token.project_id
+        first_total = len(main_ids := {i.id for i in app.screen.store.visible_all()})
+        assert first_total == len(cloud.shared_image_ids())
+        await pilot.press("P")
+        picker = await wait_screen(pilot, ContextPicker)
+        options = picker.query_one(OptionList)
+        await wait_for(
+            pilot,
+            lambda: any(
+                (options.get_option_at_index(i).id or "").startswith("project:")
+                for i in range(options.option_count)
+            ),
+            what="the project list",
+        )
+        ids = [options.get_option_at_index(i).id or "" for i in range(options.option_count)]
+        staging = next(
+            index
+            for index, option_id in enumerate(ids)
+            if option_id.startswith("project:") and option_id != f"project:{first_project}"
+        )
+        options.highlighted = staging
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        main = app.screen
+        await wait_for(
+            pilot,
+            lambda: (
+                app.session.current_token is not None
+                and app.session.current_token.project_id != first_project
+                and main._loaded_once
+                and not main.listing
+            ),
+            what="the other project's listing",
+        )
+        assert app.session.current_token.project_name == "eu-de_demo_staging"
+        second = {i.id for i in main.store.visible_all()}
+        assert second and second != main_ids
+        # Nothing decided in one project leaks into the other: the member ids differ.
+        assert app.session.current_token.project_id != cloud.project_id
+
+
+async def test_auto_refresh_announces_new_shares(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    app.refresh_seconds = 0.3  # the option's minimum is 5 s; the test need not wait that long
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        main = await wait_loaded(pilot)
+        template = cloud.image(cloud.shared_image_ids("pending")[0])
+        doc = dict(template, id="11111111-2222-4333-8444-555555555555", name="Fresh_share_1")
+        new_id = cloud.add_image(doc, {cloud.project_id: "pending"})
+        await wait_for(pilot, lambda: main.store.get(new_id) is not None, what="the new share")
+        await wait_for(
+            pilot,
+            lambda: any("new image is shared" in (n.title or "") for n in app._notifications),
+            what="the toast",
+        )
+        toast = next(n for n in app._notifications if "new image" in (n.title or ""))
+        assert "Fresh_share_1" in toast.message
+        assert new_id in {image.id for image in table(app).rows}
+
+
+async def test_a_theme_picked_in_the_app_is_remembered(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        app.theme = "ansi-dark"
+        await pilot.pause()
+    assert app.config_path is not None
+    loaded = config_io.load(app.config_path, environ={})
+    assert loaded.ui.get("theme") == "ansi-dark"
+    assert app.config_path.stat().st_mode & 0o777 == 0o600
+
+
+async def test_config_screen_imports_a_cloud_from_clouds_yaml(
+    cloud: Any, make_app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(
+        "clouds:\n"
+        "  work:\n"
+        "    profile: otc\n"
+        "    region_name: eu-nl\n"
+        "    auth:\n"
+        "      username: alice\n"
+        "      project_name: eu-nl_apps\n"
+        "      user_domain_name: OTC00000000001000000123\n"
+    )
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("c")
+        screen = await wait_screen(pilot, ConfigScreen)
+        screen.query_one("#import_cloud", Select).value = "work"
+        await pilot.pause()
+        assert (
+            screen.query_one("#auth_url", Input).value == "https://iam.eu-nl.otc.t-systems.com/v3"
+        )
+        assert screen.query_one("#username", Input).value == "alice"
+        assert screen.query_one("#project_name", Input).value == "eu-nl_apps"
+
+
+async def test_a_refused_token_login_is_reported_without_a_password_prompt(
+    cloud: Any, make_app: Any
+) -> None:
+    app = make_app(cloud, auth_type="token", token="not-a-valid-token", password="")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        main = app.screen
+        await wait_for(pilot, lambda: main._load_error is not None and not main.listing)
+        assert not isinstance(app.screen, PasswordScreen)
+        assert "401" in table(app).empty_text
