@@ -311,8 +311,7 @@ def render_table(rows: Sequence[Row], columns: Sequence[Column]) -> str:
 
 
 def render_json(rows: Sequence[Row], columns: Sequence[Column]) -> str:
-    payload = [{column.key: column.raw(row) for column in columns} for row in rows]
-    return json.dumps(payload, indent=2, ensure_ascii=False)
+    return json_array([{column.key: column.raw(row) for column in columns} for row in rows])
 
 
 def _csv_value(value: Any) -> Any:
@@ -335,10 +334,22 @@ def render_value(rows: Sequence[Row], columns: Sequence[Column]) -> str:
     return "\n".join(" ".join(_plain(column.raw(row)) for column in columns) for row in rows)
 
 
+def json_array(items: Sequence[object]) -> str:
+    """A JSON array with one compact object per line.
+
+    Readable and greppable, and produced by the C encoder: ``indent=`` would switch json to its
+    pure-Python encoder, which was a quarter of ``imshare list --json`` at 10,000 images.
+    """
+    if not items:
+        return "[]"
+    body = ",\n".join(json.dumps(item, ensure_ascii=False) for item in items)
+    return f"[\n{body}\n]"
+
+
 def render_list(rows: Sequence[Row], fmt: str, names: Sequence[str] | None) -> str:
     """``imshare list`` output; JSON without ``-c`` keeps the documented full objects."""
     if fmt == "json" and not names:
-        return json.dumps([row.image.to_json() for row in rows], indent=2, ensure_ascii=False)
+        return json_array([row.image.to_json() for row in rows])
     columns = resolve(names)
     if fmt == "json":
         return render_json(rows, columns)

@@ -47,7 +47,8 @@ async def test_names_with_markup_are_shown_literally(cloud: Any, make_app: Any) 
             await pilot.pause()
             row = str(table(app).render_line(table(app).cursor + 1 - int(table(app).scroll_y)).text)
             assert name in row, name
-            assert name in detail_text(app)
+            # Quick successive moves redraw the pane once the cursor rests (50 ms).
+            await wait_for(pilot, lambda name=name: name in detail_text(app), what=name)
             assert f"description with {name} inside" in detail_text(app)
         # The confirmation names them literally too.
         for image_id in ids:

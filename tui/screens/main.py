@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 NARROW_WIDTH = 100
 # How long the cursor must rest on a row before its member record is fetched.
 DETAIL_DELAY = 0.25
+# Cursor moves closer together than this (a held key) redraw the detail pane once at the end.
+DETAIL_REPEAT = 0.05
 # Redraw at most this often while pages stream in.
 PROGRESS_INTERVAL = 0.1
 DECISION_CONCURRENCY = 8
@@ -97,6 +99,8 @@ class MainScreen(Screen[None]):
         self._member_errors: dict[str, ApiError] = {}
         self._loaded_once = False
         self._reload_timer: Timer | None = None
+        self._detail_redraw: Timer | None = None
+        self._last_highlight = 0.0
 
     @property
     def imshare(self) -> ImshareApp:
@@ -131,9 +135,7 @@ class MainScreen(Screen[None]):
         """Reload every ``refresh_seconds`` once the first listing is in (off when 0)."""
         refresh = self.imshare.refresh_seconds
         if refresh and self._reload_timer is None:
-            self._reload_timer = self.set_interval(
-                refresh, self._reload_tick, name="auto-refresh"
-            )
+            self._reload_timer = self.set_interval(refresh, self._reload_tick, name="auto-refresh")
 
     def _reload_tick(self) -> None:
         if not (self.listing or self.deciding or self.app.screen is not self):
@@ -232,7 +234,15 @@ class MainScreen(Screen[None]):
 
     @on(ImageTable.Highlighted)
     def _highlighted(self, event: ImageTable.Highlighted) -> None:
-        self._show_detail()
+        # Redrawing the pane re-lays out the screen; while a key is held down the rows move at
+        # once and the pane follows as soon as the cursor slows down.
+        now = time.monotonic()
+        if now - self._last_highlight < DETAIL_REPEAT:
+            if self._detail_redraw is None:
+                self._detail_redraw = self.set_timer(DETAIL_REPEAT, self._redraw_detail)
+        else:
+            self._show_detail()
+        self._last_highlight = now
         if self._detail_timer is not None:
             self._detail_timer.stop()
         image = event.image
@@ -240,6 +250,10 @@ class MainScreen(Screen[None]):
             self._detail_timer = self.set_timer(
                 DETAIL_DELAY, lambda: self.load_member(image.id), name="detail-delay"
             )
+
+    def _redraw_detail(self) -> None:
+        self._detail_redraw = None
+        self._show_detail()
 
     @on(ImageTable.HeaderClicked)
     def _header_clicked(self, event: ImageTable.HeaderClicked) -> None:

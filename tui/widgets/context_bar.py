@@ -43,6 +43,7 @@ class ContextBar(Static):
         self.activity = ""
         self.read_only = False
         self._frame = 0
+        self._shown: Text | None = None
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)
@@ -95,7 +96,9 @@ class ContextBar(Static):
             if index:
                 text.append(" │ ")
             text.append(chunk, style=style)
-        self.update(text)
+        if text != self._shown:
+            self._shown = text
+            self.update(text, layout=False)  # one fixed line: no re-layout of the screen
 
     def on_resize(self) -> None:
         self._render_bar()
@@ -113,6 +116,7 @@ class ViewTabs(Static):
         self.counts: dict[MemberStatus | None, int] = dict.fromkeys(VIEWS, 0)
         self.current: MemberStatus | None = MemberStatus.PENDING
         self.extra = ""
+        self._shown: tuple[str, str] | None = None
 
     def set_state(
         self, counts: dict[MemberStatus | None, int], current: MemberStatus | None, extra: str
@@ -131,7 +135,10 @@ class ViewTabs(Static):
             style = "bold reverse " if view == self.current else ""
             parts.append(f"[{style}@click=screen.show_view({number - 1})]{label}[/]")
         markup = "".join(parts)
+        if (markup, self.extra) == self._shown:
+            return
+        self._shown = (markup, self.extra)
         content = Content.from_markup(markup)
         if self.extra:
             content = content + Content.styled("  " + self.extra, "dim")
-        self.update(content)
+        self.update(content, layout=False)  # one fixed line: no re-layout of the screen
