@@ -97,8 +97,16 @@ class DetailPane(VerticalScroll, can_focus=True):
     def compose(self):  # type: ignore[override]
         yield Static(Text("No image selected.", style="dim"), id="detail-body")
 
+    _lines = -1
+
     def show(self, content: Text) -> None:
-        self.query_one("#detail-body", Static).update(content)
+        body = self.query_one("#detail-body", Static)
+        width = body.size.width
+        # A re-layout repaints the whole screen; it is needed only when the height changes.
+        lines = len(content.wrap(self.app.console, width)) if width else -1
+        same_height = width > 0 and lines == self._lines
+        self._lines = lines
+        body.update(content, layout=not same_height)
 
     def show_message(self, message: str) -> None:
         self.show(Text(message, style="dim"))

@@ -165,6 +165,7 @@ class ImageTable(ScrollView, can_focus=True):
         self.empty_text = "Loading shared images…"
         self._layout = _layout(80)
         self._highlighted_id: str | None = None
+        self._announced: SharedImage | None = None
         self._pass_styles: dict[str, Style] | None = None
         self._row_cache: dict[tuple[object, ...], Strip] = {}
 
@@ -199,20 +200,21 @@ class ImageTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
 
     def _announce(self) -> None:
+        """Tell the screen when the highlighted image changed (another image, or new data)."""
         image = self.current
-        new_id = image.id if image else None
-        if new_id != self._highlighted_id or image is None:
-            self._highlighted_id = new_id
+        self._highlighted_id = image.id if image else None
+        if image is not None and image is self._announced:
+            return  # same row, same data: the detail pane need not be redrawn
+        self._announced = image
         self.post_message(self.Highlighted(image))
 
     # ------------------------------------------------------------- cursor
 
     def watch_cursor(self, old: int, new: int) -> None:
         self._scroll_cursor_into_view()
-        self._highlighted_id = self.current.id if self.current else None
         self.refresh_row(old)
         self.refresh_row(new)
-        self.post_message(self.Highlighted(self.current))
+        self._announce()
 
     def refresh_row(self, index: int) -> None:
         y = index - int(self.scroll_y) + 1
