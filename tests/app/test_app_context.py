@@ -133,3 +133,26 @@ async def test_a_refused_token_login_is_reported_without_a_password_prompt(
         await wait_for(pilot, lambda: main._load_error is not None and not main.listing)
         assert not isinstance(app.screen, PasswordScreen)
         assert "401" in table(app).empty_text
+
+
+async def test_keys_are_remapped_by_binding_id_from_the_config(cloud: Any, tmp_path: Path) -> None:
+    from tui.app import ImshareApp
+    from tui.cloud.token_cache import TokenCache
+    from tui.launch import demo_settings
+
+    app = ImshareApp(
+        demo_settings(cloud.credentials),
+        cache=TokenCache(tmp_path / "tokens.json"),
+        config_path=tmp_path / "config.toml",
+        ui_prefs={"keymap": {"refresh": "x", "quit": "Q"}},
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        before = cloud.stats.image_requests
+        await pilot.press("x")
+        await wait_for(pilot, lambda: cloud.stats.image_requests > before, what="a reload")
+        await pilot.press("q")  # no longer bound: quit moved to Q
+        await pilot.pause()
+        assert app.is_running
+        await pilot.press("Q")
+        await wait_for(pilot, lambda: not app.is_running, what="quit on Q")
