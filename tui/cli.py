@@ -34,8 +34,6 @@ from tui.output import (
     Row,
     UnknownColumn,
     column_names,
-    format_details,  # noqa: F401 - part of this module's API since the first release
-    human_size,  # noqa: F401 - part of this module's API since the first release
     render_list,
     render_show,
     resolve,

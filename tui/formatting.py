@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 
-def human_size(size: int | None) -> str:
+def human_size(size: int | None, unknown: str = "—") -> str:
+    """``42949672960`` -> ``40.0 GiB``; the CLI passes ``unknown="-"`` to stay ASCII."""
     if size is None or size < 0:
-        return "—"
+        return unknown
     value = float(size)
     for unit in _UNITS:
         if value < 1024 or unit == _UNITS[-1]:
@@ -40,3 +41,10 @@ def countdown(seconds: float) -> str:
     if hours:
         return f"{hours}h{minutes:02d}m"
     return f"{minutes}m{secs:02d}s"
+
+
+def printable(text: str) -> str:
+    """Names come from other tenants: keep control characters out of the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else "?" for ch in text)

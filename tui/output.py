@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tui import formatting
 from tui.cloud.models import Member, SharedImage
 
 FORMATS = ("table", "json", "csv", "value")
@@ -42,14 +43,7 @@ class Row:
 
 def human_size(size: int | None) -> str:
     """``42949672960`` -> ``40.0 GiB``; unknown -> ``-``."""
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
+    return formatting.human_size(size, unknown="-")
 
 
 def when(value: datetime | None, *, seconds: bool = False) -> str:
@@ -68,9 +62,7 @@ def short(project_id: str) -> str:
     return project_id[:8] if len(project_id) > 8 else project_id or "-"
 
 
-def one_line(text: str) -> str:
-    """Names come from other tenants: keep control characters out of the terminal."""
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
+one_line = formatting.printable
 
 
 def os_type(image: SharedImage) -> str:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tui import __version__
-from tui.cli import build_parser, human_size, main
+from tui.cli import build_parser, main
+from tui.output import human_size
 
 
 def test_version(capsys):
@@ -134,7 +135,7 @@ def test_no_password_and_no_terminal_exits_2(monkeypatch, capsys):
 @pytest.mark.parametrize(
     ("size", "text"),
     [(None, "-"), (0, "0 B"), (1023, "1023 B"), (1536, "1.5 KiB"), (40 * 1024**3, "40.0 GiB"),
-     (3 * 1024**5, "3072.0 TiB")],
+     (3 * 1024**5, "3.0 PiB")],
 )  # fmt: skip
 def test_human_size(size, text):
     assert human_size(size) == text

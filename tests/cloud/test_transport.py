@@ -61,6 +61,61 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         server.server_close()
 
 
+def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:
+    cert, key = directory / f"{name}-cert.pem", directory / f"{name}-key.pem"
+    try:
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+             "-out", str(cert), "-days", "1", "-subj", f"/CN={name}",
+             "-addext", "subjectAltName=IP:127.0.0.1"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"openssl cannot make a test certificate: {exc}")
+    return cert, key
+
+
+@pytest.fixture
+def mtls_server(tmp_path: Path) -> Iterator[tuple[str, Path, Path, Path]]:
+    """A TLS server that requires a client certificate (mutual TLS, as some clouds use)."""
+    server_cert, server_key = _self_signed(tmp_path, "server")
+    client_cert, client_key = _self_signed(tmp_path, "client")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Keystone401)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(server_cert, server_key)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(client_cert)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}/v3"
+        yield url, server_cert, client_cert, client_key
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_client_certificate_is_presented(mtls_server, make_session):
+    url, ca, cert, key = mtls_server
+    settings = _settings(url, cacert=str(ca), cert=str(cert), key=str(key))
+    with pytest.raises(ApiError) as caught:
+        await make_session(settings).token()
+    assert caught.value.status == 401  # mutual TLS succeeded; the server then answered
+    assert "TLS works" in caught.value.message
+
+
+async def test_without_the_client_certificate_the_handshake_fails_clearly(
+    mtls_server, make_session
+):
+    url, ca, _cert, _key = mtls_server
+    with pytest.raises(ApiError) as caught:
+        await make_session(_settings(url, cacert=str(ca))).token()
+    assert caught.value.status == 0  # no HTTP answer: the server refused the handshake
+    assert "127.0.0.1" in caught.value.message
+
+
 def _settings(auth_url: str, **extra: object) -> Settings:
     settings = Settings(
         auth_url=auth_url,

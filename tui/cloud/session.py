@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -130,8 +131,18 @@ def _describe(url: str) -> str:
     return f"{parts.hostname}{':' + str(parts.port) if parts.port else ''}"
 
 
-def _transport_error(exc: httpx.HTTPError, url: str) -> ApiError:
+# What a request can raise besides a response: httpx's errors, and TLS alerts that arrive after
+# the handshake (a server refusing a missing client certificate under TLS 1.3) as ssl.SSLError.
+TRANSPORT_ERRORS = (httpx.HTTPError, ssl.SSLError)
+
+
+def _transport_error(exc: Exception, url: str) -> ApiError:
     where = _describe(url)
+    if isinstance(exc, ssl.SSLError):
+        return ApiError(
+            f"the TLS connection to {where} failed: {exc.reason or exc}",
+            hint="Check the client certificate and key (OS_CERT / OS_KEY) and the CA bundle.",
+        )
     if isinstance(exc, httpx.ConnectTimeout):
         return ApiError(
             f"connecting to {where} timed out",
@@ -322,7 +333,7 @@ class CloudSession:
                     json=auth_body(settings),
                     headers={"Content-Type": "application/json"},
                 )
-            except httpx.HTTPError as exc:
+            except TRANSPORT_ERRORS as exc:
                 error = _transport_error(exc, url)
                 if error.retryable and attempt + 1 < self.retry.attempts:
                     attempt += 1
@@ -415,7 +426,7 @@ class CloudSession:
                     log.info("token rejected by %s; logging in again", _describe(url))
                     await self._invalidate(token)
                     continue
-            except httpx.HTTPError as exc:
+            except TRANSPORT_ERRORS as exc:
                 error = _transport_error(exc, url)
                 error.message = f"{what}: {error.message}"
                 retry_after = None

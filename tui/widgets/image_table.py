@@ -22,7 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.cloud.models import MemberStatus, SharedImage
-from tui.formatting import date_text, human_size, short_id
+from tui.formatting import date_text, human_size, printable, short_id
 from tui.image_store import COLUMN_BY_KEY, ImageStore
 
 _IN_FLIGHT = {
@@ -87,7 +87,7 @@ def _layout(width: int) -> _Layout:
 
 
 def _cell(text: str, width: int, right: bool = False) -> str:
-    text = text.replace("\n", " ")
+    text = printable(text)  # a name with escape codes must not reach the terminal raw
     if cell_len(text) > width:
         return set_cell_size(text, width - 1) + "…"
     padding = " " * (width - cell_len(text))
