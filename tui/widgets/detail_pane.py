@@ -15,6 +15,8 @@ from tui.cloud.models import Member, SharedImage
 from tui.formatting import human_size, time_text
 
 _LABEL_WIDTH = 10
+# Detail heights are rounded up to this many lines (see DetailPane.show).
+_HEIGHT_STEP = 6
 
 
 def _join(*parts: str, sep: str = " · ") -> str:
@@ -102,8 +104,15 @@ class DetailPane(VerticalScroll, can_focus=True):
     def show(self, content: Text) -> None:
         body = self.query_one("#detail-body", Static)
         width = body.size.width
-        # A re-layout repaints the whole screen; it is needed only when the height changes.
+        # A re-layout repaints the whole screen and is needed only when the height changes.
+        # Heights are rounded up to a few lines, so moving between images whose details
+        # differ by a wrapped line or two (most of them) never re-lays out the screen.
         lines = len(content.wrap(self.app.console, width)) if width else -1
+        if lines > 0:
+            padded = -(-lines // _HEIGHT_STEP) * _HEIGHT_STEP
+            content = content.copy()
+            content.append("\n" * (padded - lines))
+            lines = padded
         same_height = width > 0 and lines == self._lines
         self._lines = lines
         body.update(content, layout=not same_height)
