@@ -156,3 +156,18 @@ async def test_keys_are_remapped_by_binding_id_from_the_config(cloud: Any, tmp_p
         assert app.is_running
         await pilot.press("Q")
         await wait_for(pilot, lambda: not app.is_running, what="quit on Q")
+
+
+async def test_enter_reads_the_details_and_escape_goes_back(cloud: Any, make_app: Any) -> None:
+    from tui.widgets.detail_pane import DetailPane
+    from tui.widgets.image_table import ImageTable
+
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        await pilot.press("enter")
+        assert main.query_one(DetailPane).has_focus
+        await pilot.press("escape")
+        assert main.query_one(ImageTable).has_focus
+        await pilot.press("enter", "enter")
+        assert main.query_one(ImageTable).has_focus

@@ -71,7 +71,7 @@ class HelpScreen(ModalScreen[None]):
             note += (
                 "\nWith marked images, a / r / p act on all of them; otherwise on the "
                 "highlighted one. Remap a key by its id (right column) in config.toml, e.g. "
-                '[ui.keymap] accept = "a,enter".'
+                '[ui.keymap] accept = "a,A".'
             )
             yield Static(Text(note.strip(), style="dim"))
 
@@ -87,7 +87,8 @@ _DESCRIPTIONS = {
     "mark_all": "Mark every visible image",
     "clear_marks": "Clear all marks",
     "filter": "Filter by name, id, owner or OS",
-    "clear_filter": "Clear the filter",
+    "clear_filter": "Clear the filter (in the details: back to the table)",
+    "details": "Read the details (arrows scroll them); again or escape: back",
     "refresh": "Reload from the cloud",
     "copy_id": "Copy the image id to the clipboard",
     "config": "Open the config screen",

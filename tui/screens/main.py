@@ -68,6 +68,7 @@ class MainScreen(Screen[None]):
         Binding("u", "clear_marks", "Unmark all", show=False, id="clear_marks"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
+        Binding("enter", "focus_detail", "Details", show=False, id="details"),
         Binding("ctrl+r,f5", "refresh", "Refresh", id="refresh"),
         Binding("y", "copy_id", "Copy ID", show=False, id="copy_id"),
         Binding("c", "app.config", "Config", show=False, id="config"),
@@ -383,7 +384,18 @@ class MainScreen(Screen[None]):
         bar.add_class("-active")
         self.query_one("#filter", Input).focus()
 
+    def action_focus_detail(self) -> None:
+        """Enter reads the details (scroll them with the arrows); escape goes back."""
+        pane = self.query_one(DetailPane)
+        if pane.has_focus:
+            self.query_one(ImageTable).focus()
+        else:
+            pane.focus()
+
     def action_clear_filter(self) -> None:
+        if self.query_one(DetailPane).has_focus:
+            self.query_one(ImageTable).focus()
+            return
         field = self.query_one("#filter", Input)
         bar = self.query_one("#filter-bar")
         if field.value or bar.has_class("-active"):
