@@ -16,7 +16,7 @@ import copy
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -262,11 +262,6 @@ def _sorted(images: list[SharedImage]) -> list[SharedImage]:
     return sorted(images, key=lambda image: (image.name, image.id))
 
 
-def format_table(images: Sequence[SharedImage]) -> str:
-    """The default ``imshare list`` table."""
-    return render_list([Row(image) for image in images], "table", None)
-
-
 def _duration(seconds: float) -> str:
     seconds = max(0, int(seconds))
     hours, rest = divmod(seconds, 3600)
@@ -289,7 +284,6 @@ class Context:
     args: argparse.Namespace
     loaded: LoadedConfig
     cache: TokenCache
-    prompted: bool = False
     warned: set[str] = field(default_factory=set)
 
     @property
@@ -357,7 +351,6 @@ def _ask_password(context: Context) -> None:
         raise CliExit(2, "no password given")
     logsetup.add_secret(password)
     settings.password = password
-    context.prompted = True
 
 
 async def _ensure_token(session: CloudSession, context: Context, *, force: bool = False) -> Token:

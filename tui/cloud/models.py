@@ -7,7 +7,6 @@ inconsistent (OTC sends numbers and booleans as strings, timestamps come in seve
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -354,14 +353,3 @@ def _iso(value: datetime | None) -> str | None:
         value = value.astimezone(UTC)
     # isoformat is several times faster than strftime; with UTC it ends in "+00:00".
     return value.isoformat(timespec="seconds")[:-6] + "Z"
-
-
-def os_feature_list(data: dict[str, Any]) -> Any:
-    """``__os_feature_list`` is JSON inside a string; decode it when it is."""
-    raw = data.get("__os_feature_list")
-    if isinstance(raw, str):
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw
-    return raw

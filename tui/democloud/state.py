@@ -139,7 +139,6 @@ class CloudState:
         self.tokens: dict[str, Token] = {}
         self.jobs: dict[str, Job] = {}
         self.vault_ids: frozenset[str] = frozenset(data.vault_ids)
-        self._image_version = 0
         self._orders: dict[tuple[tuple[str, bool], ...], tuple[dict[str, int], list[Image]]] = {}
         self._views: dict[ListQuery, list[int]] = {}
 
@@ -234,7 +233,6 @@ class CloudState:
         """Invalidate cached views (and sort orders when the image set changed)."""
         self._views = {}
         if images:
-            self._image_version += 1
             self._orders = {}
 
     def image_visible(self, img: Image, project_id: str) -> bool:

@@ -84,14 +84,6 @@ def glance_time(ts: float) -> str:
     return date + _TIME_OF_DAY[rest]
 
 
-def parse_glance_time(stamp: str) -> float:
-    """Inverse of :func:`glance_time` (also accepts ``+00:00`` and no zone as UTC)."""
-    dt = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
-
-
 def keystone_time(ts: float) -> str:
     """Keystone's token time format: microseconds and ``Z``."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
