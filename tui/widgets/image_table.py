@@ -349,16 +349,21 @@ class ImageTable(ScrollView, can_focus=True):
             row_style += styles["image-table--marked"]
         if is_cursor:
             row_style += styles["image-table--cursor"]
-        mark = "✓ " if marked else "  "
-        segments = [Segment(mark, row_style)]
-        space = Segment(" ", row_style)
+        # Cells that share a style are joined into one segment: fewer segments make every
+        # later strip operation (cropping, meta, compositing) cheaper.
+        segments: list[Segment] = []
+        pending = ["✓ " if marked else "  "]
         for key_name, column_width in zip(layout.keys, layout.widths, strict=True):
             text, cell_style = self._cell_text(image, key_name, error is not None, busy)
-            style = row_style
+            cell = _cell(text, column_width, key_name == "size")
             if cell_style and not is_cursor:
-                style = row_style + styles[cell_style]
-            segments.append(Segment(_cell(text, column_width, key_name == "size"), style))
-            segments.append(space)
+                segments.append(Segment("".join(pending), row_style))
+                segments.append(Segment(cell, row_style + styles[cell_style]))
+                pending = [" "]
+            else:
+                pending.append(cell)
+                pending.append(" ")
+        segments.append(Segment("".join(pending), row_style))
         strip = Strip(segments).adjust_cell_length(width, row_style).apply_meta({"row": index})
         if len(self._row_cache) >= _ROW_CACHE_SIZE:
             self._row_cache.clear()
