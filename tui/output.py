@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tui import formatting
-from tui.cloud.models import Member, SharedImage
+from tui.cloud.models import Member, SharedImage, iso_utc
 
 FORMATS = ("table", "json", "csv", "value")
 
@@ -52,10 +52,7 @@ def when(value: datetime | None, *, seconds: bool = False) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
-def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+iso = iso_utc
 
 
 def short(project_id: str) -> str:

@@ -246,8 +246,8 @@ class SharedImage:
             "visibility": self.visibility,
             "whole_image": self.whole_image,
             "tags": list(self.tags),
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
+            "created_at": iso_utc(self.created_at),
+            "updated_at": iso_utc(self.updated_at),
         }
 
 
@@ -276,8 +276,8 @@ class Member:
             "image_id": self.image_id,
             "member_id": self.member_id,
             "status": self.status.value,
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
+            "created_at": iso_utc(self.created_at),
+            "updated_at": iso_utc(self.updated_at),
         }
 
 
@@ -310,7 +310,7 @@ class Token:
     def to_cache(self) -> dict[str, Any]:
         return {
             "token": self.value,
-            "expires_at": _iso(self.expires_at),
+            "expires_at": iso_utc(self.expires_at),
             "project_id": self.project_id,
             "project_name": self.project_name,
             "user_id": self.user_id,
@@ -346,7 +346,7 @@ class Token:
             return None
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso_utc(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is not UTC:
