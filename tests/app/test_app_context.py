@@ -59,8 +59,11 @@ async def test_the_picker_switches_project_and_the_list_follows(cloud: Any, make
         assert app.session.current_token.project_name == "eu-de_demo_staging"
         second = {i.id for i in main.store.visible_all()}
         assert second and second != main_ids
-        # Nothing decided in one project leaks into the other: the member ids differ.
+        # Decisions now go to the other project's member record.
         assert app.session.current_token.project_id != cloud.project_id
+        image_id = next(iter(second))
+        assert await app.session.get_member(image_id) is not None
+        assert (await app.session.get_member(image_id)).member_id != cloud.project_id
 
 
 async def test_auto_refresh_announces_new_shares(cloud: Any, make_app: Any) -> None:
