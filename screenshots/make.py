@@ -27,17 +27,17 @@ from textual.widgets import Input
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from tui.app import ImshareApp  # noqa: E402
+from tui.app.app import ImshareApp  # noqa: E402
+from tui.app.launch import demo_settings  # noqa: E402
+from tui.app.screens.config import ConfigScreen  # noqa: E402
+from tui.app.screens.help import HelpScreen  # noqa: E402
+from tui.app.screens.main import MainScreen  # noqa: E402
+from tui.app.screens.prompts import ConfirmScreen  # noqa: E402
+from tui.app.widgets.context_bar import ContextBar  # noqa: E402
+from tui.app.widgets.image_table import ImageTable  # noqa: E402
 from tui.cloud.token_cache import TokenCache  # noqa: E402
-from tui.config import Settings  # noqa: E402
 from tui.democloud import DemoCloud  # noqa: E402
-from tui.launch import demo_settings  # noqa: E402
-from tui.screens.config import ConfigScreen  # noqa: E402
-from tui.screens.help import HelpScreen  # noqa: E402
-from tui.screens.main import MainScreen  # noqa: E402
-from tui.screens.prompts import ConfirmScreen  # noqa: E402
-from tui.widgets.context_bar import ContextBar  # noqa: E402
-from tui.widgets.image_table import ImageTable  # noqa: E402
+from tui.settings.model import Settings  # noqa: E402
 
 IMAGES = 300  # what `imshare --demo` shows
 SEED = 1

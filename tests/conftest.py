@@ -18,7 +18,8 @@ import pytest
 
 from tui import logsetup
 from tui.cloud import CloudSession, RetryPolicy, TokenCache
-from tui.config import Settings, apply_environment
+from tui.settings.model import Settings
+from tui.settings.sources import apply_environment
 
 # Retries without waiting: the behaviour is the same, the suite stays fast.
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.001, max_delay=0.005, max_retry_after=0.01)

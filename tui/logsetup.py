@@ -15,8 +15,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from tui import paths
-from tui.securefile import FILE_MODE, ensure_private_dir, tighten
+from tui import files
+from tui.files import FILE_MODE, ensure_private_dir, tighten
 
 LOGGER_NAME = "imshare"
 REDACTED = "***"
@@ -118,7 +118,7 @@ def configure(
 
     Without ``debug`` only warnings are shown, on stderr (``stderr=False`` for the full-screen
     app, which must not scribble over its own display). With ``debug`` every record at DEBUG
-    and above also goes to the log file (``tui.paths.log_file()``), mode 0600.
+    and above also goes to the log file (``tui.files.log_file()``), mode 0600.
     """
     for value in secrets:
         add_secret(value)
@@ -140,7 +140,7 @@ def configure(
 
     path: Path | None = None
     if debug:
-        path = log_path or paths.log_file()
+        path = log_path or files.log_file()
         try:
             _open_private_log(path)
             file_handler = logging.FileHandler(path, mode="a", encoding="utf-8")

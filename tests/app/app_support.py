@@ -14,10 +14,10 @@ import httpx
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from tui.app import ImshareApp
-from tui.config import Settings
-from tui.screens.main import MainScreen
-from tui.widgets.image_table import ImageTable
+from tui.app.app import ImshareApp
+from tui.app.screens.main import MainScreen
+from tui.app.widgets.image_table import ImageTable
+from tui.settings.model import Settings
 
 DEADLINE = 15.0
 

@@ -16,11 +16,11 @@ import httpx
 import pytest
 from textual.widgets import Input
 
-from tui.app import ImshareApp
+from tui.app.app import ImshareApp
+from tui.app.launch import demo_settings
+from tui.app.widgets.context_bar import ContextBar
 from tui.cloud.token_cache import TokenCache
-from tui.config import Settings
-from tui.launch import demo_settings
-from tui.widgets.context_bar import ContextBar
+from tui.settings.model import Settings
 
 # What the context bar's countdown shows in every app test: 23h59m.
 FROZEN_SECONDS_LEFT = 86_340.0

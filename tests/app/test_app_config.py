@@ -19,10 +19,10 @@ from app_support import (
 )
 from textual.widgets import Input, Label, Select, Static, Switch
 
-from tui.screens.config import ConfigScreen
-from tui.screens.help import HelpScreen
-from tui.screens.main import MainScreen
-from tui.screens.prompts import ConfirmScreen, PasswordScreen
+from tui.app.screens.config import ConfigScreen
+from tui.app.screens.help import HelpScreen
+from tui.app.screens.main import MainScreen
+from tui.app.screens.prompts import ConfirmScreen, PasswordScreen
 
 SIZE = (120, 36)
 

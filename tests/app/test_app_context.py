@@ -9,11 +9,11 @@ import pytest
 from app_support import table, wait_for, wait_loaded, wait_screen
 from textual.widgets import Input, OptionList, Select
 
-from tui import config as config_io
-from tui.screens.config import ConfigScreen
-from tui.screens.main import MainScreen
-from tui.screens.picker import ContextPicker
-from tui.screens.prompts import PasswordScreen
+from tui.app.screens.config import ConfigScreen
+from tui.app.screens.main import MainScreen
+from tui.app.screens.picker import ContextPicker
+from tui.app.screens.prompts import PasswordScreen
+from tui.settings import sources
 
 SIZE = (120, 36)
 
@@ -92,7 +92,7 @@ async def test_a_theme_picked_in_the_app_is_remembered(cloud: Any, make_app: Any
         app.theme = "ansi-dark"
         await pilot.pause()
     assert app.config_path is not None
-    loaded = config_io.load(app.config_path, environ={})
+    loaded = sources.load(app.config_path, environ={})
     assert loaded.ui.get("theme") == "ansi-dark"
     assert app.config_path.stat().st_mode & 0o777 == 0o600
 
@@ -139,9 +139,9 @@ async def test_a_refused_token_login_is_reported_without_a_password_prompt(
 
 
 async def test_keys_are_remapped_by_binding_id_from_the_config(cloud: Any, tmp_path: Path) -> None:
-    from tui.app import ImshareApp
+    from tui.app.app import ImshareApp
+    from tui.app.launch import demo_settings
     from tui.cloud.token_cache import TokenCache
-    from tui.launch import demo_settings
 
     app = ImshareApp(
         demo_settings(cloud.credentials),
@@ -162,8 +162,8 @@ async def test_keys_are_remapped_by_binding_id_from_the_config(cloud: Any, tmp_p
 
 
 async def test_enter_reads_the_details_and_escape_goes_back(cloud: Any, make_app: Any) -> None:
-    from tui.widgets.detail_pane import DetailPane
-    from tui.widgets.image_table import ImageTable
+    from tui.app.widgets.detail_pane import DetailPane
+    from tui.app.widgets.image_table import ImageTable
 
     app = make_app(cloud)
     async with app.run_test(size=SIZE) as pilot:

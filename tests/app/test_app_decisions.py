@@ -14,8 +14,8 @@ from app_support import (
 )
 from textual.widgets import Input, Static
 
-from tui.screens.main import MainScreen
-from tui.screens.prompts import ConfirmScreen, SummaryScreen, VaultScreen
+from tui.app.screens.main import MainScreen
+from tui.app.screens.prompts import ConfirmScreen, SummaryScreen, VaultScreen
 
 SIZE = (120, 36)
 

@@ -18,9 +18,9 @@ from app_support import (
 from rich.console import Console
 from textual.widgets import Input
 
-from tui.image_store import COLUMN_BY_KEY
-from tui.screens.help import HelpScreen
-from tui.widgets.image_table import ImageTable
+from tui.app.screens.help import HelpScreen
+from tui.app.store import COLUMN_BY_KEY
+from tui.app.widgets.image_table import ImageTable
 
 SIZE = (120, 36)
 

@@ -15,8 +15,8 @@ from app_support import (
 )
 from textual.widgets import Input, Static
 
-from tui.screens.main import MainScreen
-from tui.screens.prompts import ConfirmScreen
+from tui.app.screens.main import MainScreen
+from tui.app.screens.prompts import ConfirmScreen
 
 SIZE = (120, 36)
 MARKUP_NAMES = ("[bold]x[/]", "a [/] b", "[@click=app.quit]x[/]", "[red")

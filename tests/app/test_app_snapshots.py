@@ -16,10 +16,10 @@ import pytest
 from app_support import OfflineTransport, fixed_settings, wait_loaded, wait_member, wait_screen
 from textual.pilot import Pilot
 
-from tui.screens.config import ConfigScreen
-from tui.screens.help import HelpScreen
-from tui.screens.prompts import ConfirmScreen
-from tui.widgets.detail_pane import DetailPane
+from tui.app.screens.config import ConfigScreen
+from tui.app.screens.help import HelpScreen
+from tui.app.screens.prompts import ConfirmScreen
+from tui.app.widgets.detail_pane import DetailPane
 
 SIZES = [pytest.param((120, 36), id="120x36"), pytest.param((80, 24), id="80x24")]
 

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from tui import cli
-from tui.cli import main
+from tui.cli import main as cli
+from tui.cli.main import main
 
 
 def out_err(capsys) -> tuple[str, str]:

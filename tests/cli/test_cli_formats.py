@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from tui.cli import main
-from tui.output import COLUMNS, column_names
+from tui.cli.main import main
+from tui.cli.output import COLUMNS, column_names
 
 
 def out_err(capsys) -> tuple[str, str]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import stat
 
-from tui import logsetup, paths
+from tui import files, logsetup
 
 
 def test_debug_log_is_private_and_redacted(config_dir):
     path = logsetup.configure(True, secrets=["hunter2-password"])
-    assert path == paths.log_file()
+    assert path == files.log_file()
     log = logging.getLogger("imshare.test")
     token = "gAAAAABl" + "x7Yq" * 40
     log.debug("X-Auth-Token: %s", token)
@@ -48,7 +48,7 @@ def test_without_debug_only_warnings_reach_stderr(config_dir, capsys):
     assert "chatty detail" not in err
     assert "imshare: token cache is corrupt" in err
     assert "abcdefabcdefabcdef" not in err
-    assert not paths.log_file().exists()
+    assert not files.log_file().exists()
 
 
 def test_http_loggers_are_quiet(config_dir):

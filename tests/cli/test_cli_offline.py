@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tui import __version__
-from tui.cli import build_parser, main
-from tui.output import human_size
+from tui.cli.main import build_parser, main
+from tui.cli.output import human_size
 
 
 def test_version(capsys):
@@ -154,7 +154,7 @@ def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
 def test_script_paths_do_not_import_textual():
     code = (
         "import sys\n"
-        "from tui.cli import main\n"
+        "from tui.cli.main import main\n"
         "codes = [main(['locate']), main(['list']), main(['logout'])]\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'textual' "
         "or m in ('tui.app', 'tui.launch') or m.startswith('tui.democloud'))\n"
@@ -174,7 +174,8 @@ def test_python_dash_m_tui_runs_the_cli():
 
 
 def test_config_readable_by_others_is_tightened_with_a_warning(config_dir, capsys):
-    from tui.config import Settings, save
+    from tui.settings.config_file import save
+    from tui.settings.model import Settings
 
     path = save(Settings(username="alice"))
     path.chmod(0o644)

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from tui import serve
-from tui.cli import build_parser, main
+from tui.app import serve
+from tui.cli.main import build_parser, main
 
 
 def test_serve_binds_to_loopback_only() -> None:

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tui import paths
+from tui import files
 from tui.cloud import Token, TokenCache
-from tui.config import ConfigError, Settings, load, read_config_file, save
+from tui.settings.config_file import read_config_file, save
+from tui.settings.model import ConfigError, Settings
+from tui.settings.sources import load
 
 
 def mode(path: Path) -> int:
@@ -36,15 +38,15 @@ def make_token(value: str = "tok-value-123", *, hours: float = 24) -> Token:
 
 
 def test_paths_follow_imshare_config_dir(config_dir):
-    assert paths.config_dir() == config_dir
-    assert paths.token_cache_file() == config_dir / "tokens.json"
-    assert paths.config_file().parent == paths.log_file().parent == config_dir
+    assert files.config_dir() == config_dir
+    assert files.token_cache_file() == config_dir / "tokens.json"
+    assert files.config_file().parent == files.log_file().parent == config_dir
 
 
 def test_paths_follow_xdg_config_home(monkeypatch, tmp_path):
     monkeypatch.delenv("IMSHARE_CONFIG_DIR")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    assert paths.config_dir() == tmp_path / "xdg" / "imshare"
+    assert files.config_dir() == tmp_path / "xdg" / "imshare"
 
 
 def test_cache_round_trip_with_private_modes(config_dir):

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tui.cloud import ApiError, CloudSession, Member, MemberStatus, RetryPolicy, SharedImage, Token
-from tui.config import Settings
+from tui.settings.model import Settings
 
 IMS = "https://ims.example.test"
 PROJECT = "0123456789abcdef0123456789abcdef"

@@ -8,7 +8,7 @@ import pytest
 
 from tui.cloud import Member, MemberStatus, SharedImage, Token
 from tui.cloud.models import parse_bool, parse_int, parse_timestamp
-from tui.config import Settings
+from tui.settings.model import Settings
 
 
 @pytest.mark.parametrize(

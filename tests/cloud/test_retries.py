@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tui.cloud import ApiError, MemberStatus, RetryPolicy
-from tui.cloud import transport as transport_module
+from tui.cloud import http as transport_module
 from tui.democloud import Faults
 
 POLICY = RetryPolicy(attempts=4, base_delay=0.5, max_delay=8.0, max_retry_after=30.0)

@@ -223,7 +223,8 @@ async def test_not_a_member_is_404(demo_cloud, make_session):
 
 
 async def test_owner_cannot_accept_for_the_recipient(demo_cloud, make_session, settings_for):
-    from tui.config import Settings, apply_environment
+    from tui.settings.model import Settings
+    from tui.settings.sources import apply_environment
 
     owner_index = 0
     owner_project = demo_cloud.owner_project_ids[owner_index]

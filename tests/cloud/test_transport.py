@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tui.cloud import ApiError, MemberStatus
-from tui.cloud.transport import tls_verify
-from tui.config import Settings
+from tui.cloud.http import tls_verify
+from tui.settings.model import Settings
 
 
 class _Keystone401(BaseHTTPRequestHandler):

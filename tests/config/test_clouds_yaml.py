@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tui import clouds_yaml
-from tui.cli import main
+from tui.cli.main import main
 from tui.cloud import CloudSession, MemberStatus, TokenCache
-from tui.config import ConfigError, Settings, load
+from tui.settings import clouds_yaml
+from tui.settings.model import ConfigError, Settings
+from tui.settings.sources import load
 
 
 def write_clouds(directory: Path, clouds: dict, name: str = "clouds.yaml") -> Path:

@@ -11,8 +11,10 @@ import tomllib
 import pytest
 import tomli_w
 
-from tui.cli import main
-from tui.config import ConfigError, Settings, list_profiles, load, save
+from tui.cli.main import main
+from tui.settings.config_file import list_profiles, save, save_ui_prefs
+from tui.settings.model import ConfigError, Settings
+from tui.settings.sources import load
 
 
 def write_config(path, data: dict) -> None:
@@ -99,7 +101,8 @@ def test_save_keeps_other_profiles_and_never_writes_a_token(tmp_path):
     assert data["profiles"]["b"] == {"auth_url": "https://b/v3", "username": "bee"}
     assert "a" in data["profiles"]
     assert "secret-token" not in path.read_text()
-    save(Settings(username="new-top"), {"theme": "x"}, path)
+    save(Settings(username="new-top"), path)
+    assert save_ui_prefs(path, {"theme": "x"})
     data = tomllib.loads(path.read_text())
     assert data["username"] == "new-top" and data["ui"] == {"theme": "x"}
     assert set(data["profiles"]) == {"a", "b"}

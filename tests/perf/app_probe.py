@@ -201,8 +201,8 @@ async def _interact(app: Any, frames: Frames, main: Any, table: Any) -> dict[str
 
 
 async def _run(app: Any, spawned_at: float, expect: int, interact: bool) -> dict[str, Any]:
-    from tui.screens.main import MainScreen
-    from tui.widgets.image_table import ImageTable
+    from tui.app.screens.main import MainScreen
+    from tui.app.widgets.image_table import ImageTable
 
     frames = Frames(app)
     state: dict[str, Any] = {"main": None, "table": None}
@@ -265,14 +265,14 @@ def main() -> int:
     spawned_at = args.spawned_at if args.spawned_at is not None else T0
 
     imports_started = time.perf_counter()
-    from tui import paths
-    from tui.app import ImshareApp
+    from tui import files
+    from tui.app.app import ImshareApp
     from tui.cloud.token_cache import TokenCache
-    from tui.config import load
+    from tui.settings.sources import load
 
     imports_done = time.perf_counter()
     loaded = load(None)
-    cache = TokenCache(paths.token_cache_file())
+    cache = TokenCache(files.token_cache_file())
     app = ImshareApp(
         loaded.settings, cache=cache, config_path=loaded.path, ui_prefs=dict(loaded.ui)
     )

@@ -262,7 +262,7 @@ def measure_bulk(workdir: Path, concurrencies: list[int]) -> dict[str, Any]:
     from tui.cloud.models import MemberStatus
     from tui.cloud.session import CloudSession
     from tui.cloud.token_cache import TokenCache
-    from tui.config import Settings
+    from tui.settings.model import Settings
 
     images = BULK_IMAGES * (len(concurrencies) + 1) * 3
     result: dict[str, Any] = {"latency_ms": BULK_LATENCY_MS, "images": BULK_IMAGES, "runs": {}}

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from tui.cloud.errors import ApiError
 from tui.cloud.models import Token, parse_timestamp
-from tui.config import Settings, normalise_url
+from tui.settings.model import Settings, normalise_url
 
 
 def tokens_url(auth_url: str) -> str:

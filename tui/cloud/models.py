@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from tui.settings.model import parse_bool
+
 
 class MemberStatus(StrEnum):
     """The recipient project's decision on one shared image (Glance member status)."""
@@ -66,21 +68,6 @@ def parse_timestamp(value: Any) -> datetime | None:
         return parsed.astimezone(UTC)
     except OverflowError:  # e.g. year 1 with a positive offset: not a real timestamp
         return None
-
-
-def parse_bool(value: Any) -> bool | None:
-    """OTC booleans arrive as ``true``, ``"True"``, ``"false"``...; unknown stays unknown."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in ("true", "yes", "1"):
-            return True
-        if lowered in ("false", "no", "0"):
-            return False
-    if isinstance(value, int):
-        return bool(value)
-    return None
 
 
 def parse_int(value: Any) -> int | None:

@@ -28,10 +28,10 @@ import httpx
 from tui.cloud import batch
 from tui.cloud.auth import auth_body, projects_url, token_from_response, tokens_url
 from tui.cloud.errors import ApiError
+from tui.cloud.http import build_client
 from tui.cloud.models import ALL_STATUSES, Member, MemberStatus, SharedImage, Token
 from tui.cloud.token_cache import TokenCache
-from tui.cloud.transport import build_client
-from tui.config import Settings, sends_password_in_clear
+from tui.settings.model import Settings, sends_password_in_clear
 
 log = logging.getLogger("imshare.cloud")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.cloud.models import Token
-from tui.securefile import tighten, write_private
+from tui.files import tighten, write_private
 
 log = logging.getLogger("imshare.cache")
 

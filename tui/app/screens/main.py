@@ -22,16 +22,16 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Label
 from textual.worker import Worker
 
+from tui.app.store import COLUMNS, VIEWS, ImageStore, view_label
+from tui.app.widgets.context_bar import ContextBar, ViewTabs
+from tui.app.widgets.detail_pane import DetailPane, describe
+from tui.app.widgets.image_table import ImageTable
 from tui.cloud.errors import ApiError
 from tui.cloud.models import MemberStatus, SharedImage
 from tui.cloud.session import Decision, PasswordRequired
-from tui.image_store import COLUMNS, VIEWS, ImageStore, view_label
-from tui.widgets.context_bar import ContextBar, ViewTabs
-from tui.widgets.detail_pane import DetailPane, describe
-from tui.widgets.image_table import ImageTable
 
 if TYPE_CHECKING:
-    from tui.app import ImshareApp
+    from tui.app.app import ImshareApp
 
 # Below this width the detail pane moves under the table.
 NARROW_WIDTH = 100
@@ -438,7 +438,7 @@ class MainScreen(Screen[None]):
 
     @work(exclusive=True, group="switch", exit_on_error=False, description="Switching")
     async def action_switch_context(self) -> None:
-        from tui.screens.picker import ContextPicker
+        from tui.app.screens.picker import ContextPicker
 
         choice = await self.app.push_screen_wait(ContextPicker())
         if choice is None:
@@ -488,7 +488,7 @@ class MainScreen(Screen[None]):
 
     @work(group="decide", exit_on_error=False, description="Deciding")
     async def run_decision(self, images: list[SharedImage], status: MemberStatus) -> None:
-        from tui.screens.prompts import ConfirmScreen, SummaryScreen, VaultScreen
+        from tui.app.screens.prompts import ConfirmScreen, SummaryScreen, VaultScreen
 
         verb, doing, done = _VERBS[status]
         if status is MemberStatus.REJECTED or len(images) > 1:

@@ -26,7 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui.config import REGION_PRESETS, ConfigError, Settings, normalise_auth_type, normalise_url
+from tui.settings.model import (
+    REGION_PRESETS,
+    ConfigError,
+    Settings,
+    normalise_auth_type,
+    normalise_url,
+    parse_bool,
+)
 
 CLOUDS_NAMES = ("clouds.yaml", "clouds.yml", "clouds.json")
 SECURE_NAMES = ("secure.yaml", "secure.yml", "secure.json")
@@ -72,12 +79,11 @@ class CloudsFiles:
     searched: list[Path] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class FoundCloud:
     name: str
     settings: Settings
     path: Path
-    warnings: list[str]
 
 
 def search_dirs(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> list[Path]:
@@ -185,16 +191,13 @@ def _text(value: Any, where: str) -> str:
 
 
 def _flag(value: Any, where: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
-        return True
-    if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{where} must be true or false, not {value!r}")
+    flag = parse_bool(value)
+    if flag is None:
+        raise ConfigError(f"{where} must be true or false, not {value!r}")
+    return flag
 
 
-def settings_from_config(name: str, cloud: Mapping[str, Any], where: str) -> Settings:
+def settings_from_config(cloud: Mapping[str, Any], where: str) -> Settings:
     """Turn one cloud's (merged) entry into ``Settings``; ``where`` names it in errors."""
     auth = cloud.get("auth") or {}
     if not isinstance(auth, dict):
@@ -265,8 +268,8 @@ def load_cloud(
     if cloud is None:
         names = ", ".join(sorted(files.clouds)) or "none"
         raise ConfigError(f"cloud {name!r} is not in {path}; clouds there: {names}")
-    settings = settings_from_config(name, cloud, f"{path}: cloud {name!r}")
-    return FoundCloud(name, settings, path, [])
+    settings = settings_from_config(cloud, f"{path}: cloud {name!r}")
+    return FoundCloud(name, settings, path)
 
 
 def settings_from_cloud(

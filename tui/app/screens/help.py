@@ -38,8 +38,8 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help_close")]
 
     def compose(self) -> ComposeResult:
-        from tui.app import ImshareApp
-        from tui.screens.main import MainScreen
+        from tui.app.app import ImshareApp
+        from tui.app.screens.main import MainScreen
 
         app = self.app
         keymap = {}

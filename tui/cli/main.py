@@ -22,13 +22,8 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tui import __version__, logsetup, paths
-from tui.cloud.errors import ApiError
-from tui.cloud.models import ALL_STATUSES, Member, MemberStatus, SharedImage, Token
-from tui.cloud.session import CloudSession, Decision, PasswordRequired
-from tui.cloud.token_cache import TokenCache
-from tui.config import ConfigError, LoadedConfig, Settings, load
-from tui.output import (
+from tui import __version__, files, logsetup
+from tui.cli.output import (
     DEFAULT_LIST,
     FORMATS,
     Row,
@@ -38,6 +33,12 @@ from tui.output import (
     render_show,
     resolve,
 )
+from tui.cloud.errors import ApiError
+from tui.cloud.models import ALL_STATUSES, Member, MemberStatus, SharedImage, Token
+from tui.cloud.session import CloudSession, Decision, PasswordRequired
+from tui.cloud.token_cache import TokenCache
+from tui.settings.model import ConfigError, Settings
+from tui.settings.sources import LoadedConfig, load
 
 log = logging.getLogger("imshare.cli")
 
@@ -308,7 +309,7 @@ def _load_context(args: argparse.Namespace) -> Context:
         raise CliExit(2, str(exc)) from None
     logsetup.add_secret(loaded.settings.password)
     log.debug("config %s: %r", loaded.path, loaded.settings)
-    context = Context(args=args, loaded=loaded, cache=TokenCache(paths.token_cache_file()))
+    context = Context(args=args, loaded=loaded, cache=TokenCache(files.token_cache_file()))
     context.flush_warnings()
     return context
 
@@ -526,20 +527,20 @@ def _cmd_logout(context: Context) -> int:
 
 
 def _cmd_locate(args: argparse.Namespace) -> int:
-    from tui import clouds_yaml
+    from tui.settings import clouds_yaml
 
-    config = args.config or paths.config_file()
+    config = args.config or files.config_file()
     _out(f"config:      {config}")
-    _out(f"token cache: {paths.token_cache_file()}")
-    _out(f"log file:    {paths.log_file()}")
+    _out(f"token cache: {files.token_cache_file()}")
+    _out(f"log file:    {files.log_file()}")
     try:
-        files = clouds_yaml.read_files()
+        found = clouds_yaml.read_files()
     except ConfigError as error:
         _err(f"warning: {error}")
     else:
-        _out(f"clouds.yaml: {files.clouds_path or '(none found)'}")
-        if files.secure_path:
-            _out(f"secure.yaml: {files.secure_path}")
+        _out(f"clouds.yaml: {found.clouds_path or '(none found)'}")
+        if found.secure_path:
+            _out(f"secure.yaml: {found.secure_path}")
     return 0
 
 
@@ -547,7 +548,7 @@ def _cmd_locate(args: argparse.Namespace) -> int:
 
 
 def _run_tui(args: argparse.Namespace) -> int:
-    from tui.launch import run
+    from tui.app.launch import run
 
     # The app loads its settings through tui.config.load(), which honours these variables;
     # this process is the app's own, so setting them is how the flags reach it.
@@ -577,7 +578,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "locate":
         return _cmd_locate(args)
     if args.command == "serve":
-        from tui import serve
+        from tui.app import serve
 
         return serve.run(args)
     context = _load_context(args)

@@ -20,12 +20,12 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
-from tui import config as config_io
 from tui.cloud.errors import ApiError
-from tui.config import ConfigError, Settings
+from tui.settings import config_file, sources
+from tui.settings.model import ConfigError, Settings
 
 if TYPE_CHECKING:
-    from tui.app import ImshareApp
+    from tui.app.app import ImshareApp
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ class ContextPicker(ModalScreen[ContextChoice | None]):
         self.load_projects()
 
     def _fill(self, projects: list[tuple[str, str]] | None, problem: str = "") -> None:
-        from tui import clouds_yaml
+        from tui.settings import clouds_yaml
 
         app = self.imshare
         options = self.query_one(OptionList)
@@ -71,7 +71,7 @@ class ContextPicker(ModalScreen[ContextChoice | None]):
         profiles: list[str] = []
         if not app.demo:  # the demo cloud has no config file of its own
             try:
-                profiles = config_io.list_profiles(app.config_path)
+                profiles = config_file.list_profiles(app.config_path)
             except ConfigError as error:
                 problem = problem or str(error)
         if profiles:
@@ -148,7 +148,7 @@ class ContextPicker(ModalScreen[ContextChoice | None]):
             return None
         # An explicit switch means exactly that profile or cloud: the OS_* variables of the
         # shell that started the app do not apply to it.
-        loaded = config_io.load(
+        loaded = sources.load(
             app.config_path,
             environ={},
             profile=value if kind == "profile" else None,

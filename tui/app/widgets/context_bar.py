@@ -13,10 +13,10 @@ from rich.text import Text
 from textual.content import Content
 from textual.widgets import Static
 
+from tui.app.store import VIEWS, view_label
 from tui.cloud.auth import host_of
 from tui.cloud.models import MemberStatus, Token
 from tui.formatting import countdown, short_id
-from tui.image_store import VIEWS, view_label
 
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 

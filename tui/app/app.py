@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 from tui.cloud.errors import ApiError
 from tui.cloud.session import CloudSession
 from tui.cloud.token_cache import TokenCache
-from tui.config import Settings
+from tui.settings.model import Settings
 
 log = logging.getLogger("imshare.app")
 
@@ -93,8 +93,8 @@ class ImshareApp(App[int]):
         return CloudSession(self.settings, self.cache, transport=self._transport)
 
     async def on_mount(self) -> None:
-        from tui.screens.config import ConfigScreen
-        from tui.screens.main import MainScreen
+        from tui.app.screens.config import ConfigScreen
+        from tui.app.screens.main import MainScreen
 
         with contextlib.suppress(NotImplementedError, RuntimeError):
             # A lost terminal (closed SSH session) ends the app cleanly instead of spinning.
@@ -116,7 +116,7 @@ class ImshareApp(App[int]):
         self.settings = settings
         self.session = self._new_session()
         await old.aclose()
-        from tui.screens.main import MainScreen
+        from tui.app.screens.main import MainScreen
 
         for screen in self.screen_stack:
             if isinstance(screen, MainScreen):
@@ -128,20 +128,20 @@ class ImshareApp(App[int]):
             return
         self.ui_prefs["theme"] = theme
         if self.config_path is not None:
-            from tui.ui_prefs import save_ui_prefs
+            from tui.settings.config_file import save_ui_prefs
 
             save_ui_prefs(self.config_path, self.ui_prefs)
 
     # -------------------------------------------------------------- actions
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from tui.app.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
     def action_config(self) -> None:
-        from tui.screens.config import ConfigScreen
+        from tui.app.screens.config import ConfigScreen
 
         if not isinstance(self.screen, ConfigScreen):
             self.push_screen(ConfigScreen())
@@ -149,7 +149,7 @@ class ImshareApp(App[int]):
     async def ask_password(self, problem: str = "") -> bool:
         """Ask for the password (from a worker); ``True`` once one is set for this session."""
         from tui import logsetup
-        from tui.screens.prompts import PasswordScreen
+        from tui.app.screens.prompts import PasswordScreen
 
         if self.settings.uses_token:
             # A password cannot help a token login: the token itself must be renewed.

@@ -20,20 +20,20 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
 from textual.worker import Worker
 
-from tui import config as config_io
 from tui.cloud.errors import ApiError
 from tui.cloud.session import CloudSession
-from tui.config import (
+from tui.formatting import countdown, time_text
+from tui.settings import config_file
+from tui.settings.model import (
     REGION_PRESETS,
     ConfigError,
     Settings,
     check_url,
     sends_password_in_clear,
 )
-from tui.formatting import countdown, time_text
 
 if TYPE_CHECKING:
-    from tui.app import ImshareApp
+    from tui.app.app import ImshareApp
 
 _PRESETS = [
     ("OTC eu-de (Germany)", "eu-de"),
@@ -180,7 +180,7 @@ class ConfigScreen(Screen[None]):
 
     @staticmethod
     def _clouds() -> list[str]:
-        from tui import clouds_yaml
+        from tui.settings import clouds_yaml
 
         try:
             return clouds_yaml.list_clouds()
@@ -189,7 +189,7 @@ class ConfigScreen(Screen[None]):
 
     @on(Select.Changed, "#import_cloud")
     def _import_cloud(self, event: Select.Changed) -> None:
-        from tui import clouds_yaml
+        from tui.settings import clouds_yaml
 
         if event.value is Select.NULL:
             return
@@ -279,9 +279,9 @@ class ConfigScreen(Screen[None]):
             return
         settings = self.form_settings()
         app = self.imshare
-        profile = app.profile or config_io.DEFAULT_PROFILE
+        profile = app.profile or config_file.DEFAULT_PROFILE
         try:
-            path = config_io.save(settings, app.ui_prefs, app.config_path, profile=profile)
+            path = config_file.save(settings, app.config_path, profile=profile)
         except ConfigError as error:
             self._status(Text(f"Not saved: {error}", style="bold"))
             return

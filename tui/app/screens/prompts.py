@@ -16,7 +16,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from tui.cloud.errors import ApiError
 from tui.cloud.models import SharedImage
-from tui.config import Settings
+from tui.settings.model import Settings
 
 
 class ConfirmScreen(ModalScreen[bool]):

@@ -1,7 +1,12 @@
-"""Writing files that hold secrets: 0600 in a 0700 directory, replaced atomically.
+"""Where imshare keeps its files, and how it writes the ones that hold secrets.
 
-A reader (another imshare process refreshing the same token) sees either the old file or the new
-one, never half of one, and nobody else on the machine can read either.
+One directory holds the config, the token cache and the debug log, so ``imshare locate`` has a
+single answer and ``--demo`` or tests can point everything elsewhere with ``IMSHARE_CONFIG_DIR``.
+platformdirs honours ``XDG_CONFIG_HOME`` on Linux.
+
+Secret files are 0600 in a 0700 directory and replaced atomically: a reader (another imshare
+process refreshing the same token) sees either the old file or the new one, never half of one,
+and nobody else on the machine can read either.
 """
 
 from __future__ import annotations
@@ -11,6 +16,30 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+
+from platformdirs import user_config_path
+
+APP_NAME = "imshare"
+
+
+def config_dir() -> Path:
+    override = os.environ.get("IMSHARE_CONFIG_DIR")
+    if override:
+        return Path(override).expanduser()
+    return user_config_path(APP_NAME, appauthor=False)
+
+
+def config_file() -> Path:
+    return config_dir() / "config.toml"
+
+
+def token_cache_file() -> Path:
+    return config_dir() / "tokens.json"
+
+
+def log_file() -> Path:
+    return config_dir() / "imshare.log"
+
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700

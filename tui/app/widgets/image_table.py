@@ -21,9 +21,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.app.store import COLUMN_BY_KEY, ImageStore
 from tui.cloud.models import MemberStatus, SharedImage
 from tui.formatting import date_text, human_size, printable, short_id
-from tui.image_store import COLUMN_BY_KEY, ImageStore
 
 _IN_FLIGHT = {
     MemberStatus.ACCEPTED: "accepting…",

@@ -13,7 +13,7 @@ import httpx
 
 from tui import __version__
 from tui.cloud.errors import ApiError
-from tui.config import Settings
+from tui.settings.model import Settings
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0

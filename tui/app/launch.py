@@ -14,10 +14,11 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from tui import config as config_io
-from tui import logsetup, paths
+from tui import files, logsetup
 from tui.cloud.token_cache import TokenCache
-from tui.config import ConfigError, Settings
+from tui.settings.config_file import DEFAULT_PROFILE
+from tui.settings.model import ConfigError, Settings
+from tui.settings.sources import load
 
 
 def demo_settings(credentials: dict[str, str]) -> Settings:
@@ -34,12 +35,12 @@ def demo_settings(credentials: dict[str, str]) -> Settings:
 
 def run(args: argparse.Namespace) -> int:
     """Run the TUI until the user quits; returns the process exit code."""
-    from tui.app import ImshareApp
+    from tui.app.app import ImshareApp
 
     with ExitStack() as stack:
         warnings: list[str] = []
         ui_prefs: dict[str, object] = {}
-        profile, source = config_io.DEFAULT_PROFILE, "demo cloud"
+        profile, source = DEFAULT_PROFILE, "demo cloud"
         if getattr(args, "demo", False):
             from tui.democloud import DemoCloud
 
@@ -57,9 +58,9 @@ def run(args: argparse.Namespace) -> int:
             settings = demo_settings(cloud.credentials)
             config_path = workdir / "config.toml"
         else:
-            config_path = getattr(args, "config", None) or paths.config_file()
+            config_path = getattr(args, "config", None) or files.config_file()
             try:
-                loaded = config_io.load(
+                loaded = load(
                     config_path,
                     profile=getattr(args, "profile", None) or None,
                     cloud=getattr(args, "os_cloud", None) or None,
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             settings, ui_prefs, warnings = loaded.settings, loaded.ui, loaded.warnings
             profile, source = loaded.profile, loaded.source
         logsetup.add_secret(settings.password)
-        cache = TokenCache(paths.token_cache_file())
+        cache = TokenCache(files.token_cache_file())
         app = ImshareApp(
             settings,
             cache=cache,

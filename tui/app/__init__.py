@@ -1,0 +1,1 @@
+"""The Textual application: the app, its store and messages, screens and widgets."""

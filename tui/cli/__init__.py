@@ -1,0 +1,1 @@
+"""The ``imshare`` command line: parsing, commands and output formats. Never imports Textual."""

@@ -1,0 +1,137 @@
+"""Which settings apply: one base (a config profile or a clouds.yaml cloud), then ``OS_*``.
+
+Lowest precedence first:
+
+1. the config file's top level (the "default" profile), or one ``[profiles.NAME]`` table
+   (``--profile NAME`` / ``IMSHARE_PROFILE``), or one cloud of ``clouds.yaml`` (``--os-cloud
+   NAME`` / ``OS_CLOUD``, see :mod:`tui.settings.clouds_yaml`): exactly one of these is the base;
+2. the ``OS_*`` variables, which win over the base, as with ``openstack`` and openstacksdk.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from tui import files
+from tui.settings import clouds_yaml
+from tui.settings.config_file import DEFAULT_PROFILE, read_config_file
+from tui.settings.model import ConfigError, Settings, normalise_auth_type, parse_bool
+
+_ENV_MAP: dict[str, str] = {
+    "OS_AUTH_URL": "auth_url",
+    "OS_USERNAME": "username",
+    "OS_PASSWORD": "password",
+    "OS_USER_DOMAIN_NAME": "user_domain_name",
+    "OS_USER_DOMAIN_ID": "user_domain_id",
+    "OS_PROJECT_NAME": "project_name",
+    "OS_PROJECT_ID": "project_id",
+    "OS_PROJECT_DOMAIN_NAME": "project_domain_name",
+    "OS_PROJECT_DOMAIN_ID": "project_domain_id",
+    "OS_REGION_NAME": "region",
+    "OS_CACERT": "cacert",
+    "OS_CERT": "cert",
+    "OS_KEY": "key",
+}
+# Setting one of a name/id pair from the environment clears the other one of the base.
+_PAIRS = (
+    ("project_name", "project_id"),
+    ("user_domain_name", "user_domain_id"),
+    ("project_domain_name", "project_domain_id"),
+)
+
+
+def apply_environment(settings: Settings, environ: Mapping[str, str]) -> Settings:
+    """Overlay ``OS_*`` variables on the base settings; the environment wins.
+
+    ``OS_TOKEN`` (or ``OS_AUTH_TOKEN``) switches to token auth when ``OS_AUTH_TYPE`` says so, or
+    when it is unset and no password is at hand; ``OS_AUTH_TYPE=v3password`` keeps passwords.
+    """
+    changes: dict[str, Any] = {}
+    for variable, name in _ENV_MAP.items():
+        value = environ.get(variable)
+        if value:
+            changes[name] = value.strip()
+    for first, second in _PAIRS:
+        if first in changes and second not in changes:
+            changes[second] = ""
+        if second in changes and first not in changes:
+            changes[first] = ""
+    insecure = environ.get("OS_INSECURE")
+    if insecure:
+        changes["verify"] = parse_bool(insecure) is not True
+    token = (environ.get("OS_TOKEN") or environ.get("OS_AUTH_TOKEN") or "").strip()
+    if token:
+        changes["token"] = token
+    auth_type = (environ.get("OS_AUTH_TYPE") or "").strip()
+    if auth_type:
+        changes["auth_type"] = normalise_auth_type(auth_type, "OS_AUTH_TYPE")
+    elif token and not changes.get("password", settings.password):
+        changes["auth_type"] = "token"
+    return replace(settings, **changes) if changes else settings
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedConfig:
+    settings: Settings
+    ui: dict[str, Any]
+    path: Path
+    warnings: list[str]
+    #: The config profile in use ("default" is the file's top level); "" with a cloud.
+    profile: str = DEFAULT_PROFILE
+    #: The clouds.yaml cloud in use, if any.
+    cloud: str = ""
+    #: Where the base settings came from, for messages ("config file X [profiles.work]").
+    source: str = ""
+
+
+def load(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    profile: str | None = None,
+    cloud: str | None = None,
+) -> LoadedConfig:
+    """Load the base settings and overlay the ``OS_*`` environment.
+
+    The base is one of: the config file's top level, a ``[profiles.NAME]`` table (``profile``,
+    else ``IMSHARE_PROFILE``) or a clouds.yaml cloud (``cloud``, else ``OS_CLOUD``). An explicit
+    argument beats any variable; ``IMSHARE_PROFILE`` beats ``OS_CLOUD``; giving both arguments is
+    a ``ConfigError``. The ``[ui]`` table always comes from the config file.
+    """
+    env = os.environ if environ is None else environ
+    config_path = path or files.config_file()
+    if profile and cloud:
+        raise ConfigError(
+            f"choose a config profile ({profile}) or a clouds.yaml cloud ({cloud}), not both"
+        )
+    if not profile and not cloud:
+        profile = (env.get("IMSHARE_PROFILE") or "").strip() or None
+        if not profile:
+            cloud = (env.get("OS_CLOUD") or "").strip() or None
+    warnings: list[str] = []
+    if files.tighten(config_path):
+        warnings.append(f"{config_path} was readable by others; its mode is now 0600")
+    if cloud:
+        _settings, ui = read_config_file(config_path)
+        found = clouds_yaml.load_cloud(cloud, env)
+        settings, source, chosen = found.settings, f"cloud {cloud!r} in {found.path}", ""
+    else:
+        chosen = profile or DEFAULT_PROFILE
+        settings, ui = read_config_file(config_path, chosen)
+        source = f"config file {config_path}"
+        if chosen != DEFAULT_PROFILE:
+            source += f" [profiles.{chosen}]"
+    settings = apply_environment(settings, env)
+    return LoadedConfig(
+        settings=settings,
+        ui=ui,
+        path=config_path,
+        warnings=warnings,
+        profile=chosen,
+        cloud=cloud or "",
+        source=source,
+    )
