@@ -20,58 +20,36 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 from textual.pilot import Pilot
-from textual.widgets import Input
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent / "tests"))  # the settings and frozen UI the tests use
+
+from support import (  # noqa: E402
+    EXAMPLE_PASSWORD,
+    OfflineTransport,
+    cloud_settings,
+    example_settings,
+    freeze_ui,
+)
 
 from tui.app.app import ImshareApp  # noqa: E402
-from tui.app.launch import demo_settings  # noqa: E402
 from tui.app.screens.config import ConfigScreen  # noqa: E402
 from tui.app.screens.help import HelpScreen  # noqa: E402
 from tui.app.screens.main import MainScreen  # noqa: E402
 from tui.app.screens.prompts import ConfirmScreen  # noqa: E402
-from tui.app.widgets.context_bar import ContextBar  # noqa: E402
 from tui.app.widgets.image_table import ImageTable  # noqa: E402
 from tui.cloud.token_cache import TokenCache  # noqa: E402
 from tui.democloud import DemoCloud  # noqa: E402
-from tui.settings.model import Settings  # noqa: E402
 
 IMAGES = 300  # what `imshare --demo` shows
 SEED = 1
 WIDE = (120, 36)
 NARROW = (80, 24)
-SECRETS = ("demo-password", "example-password")
+SECRETS = ("demo-password", EXAMPLE_PASSWORD)
 
 Steps = Callable[[Pilot[Any]], Awaitable[None]]
-
-
-def freeze() -> None:
-    """Freeze everything that moves, as tests/app/conftest.py does."""
-    Input._toggle_cursor = lambda self: None  # type: ignore[method-assign]
-    ContextBar.animate_spinner = False
-    ContextBar.seconds_left = lambda self, token: 86_340.0  # type: ignore[method-assign]
-
-
-class OfflineTransport(httpx.AsyncBaseTransport):
-    """For the config screenshot: no request may leave the machine."""
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("offline (screenshots)", request=request)
-
-
-def example_settings() -> Settings:
-    return Settings(
-        auth_url="https://iam.eu-de.otc.t-systems.com/v3",
-        region="eu-de",
-        username="alice",
-        password="example-password",
-        user_domain_name="OTC00000000001000000501",
-        project_name="eu-de_demo",
-        preset="eu-de",
-    )
 
 
 async def wait_for(pilot: Pilot[Any], predicate: Callable[[], object], what: str) -> None:
@@ -88,7 +66,7 @@ async def loaded(pilot: Pilot[Any]) -> None:
     await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), "the main screen")
     main = app.screen
     assert isinstance(main, MainScreen)
-    await wait_for(pilot, lambda: main._loaded_once and not main.listing, "the listing")
+    await wait_for(pilot, lambda: main.store.loaded_once and not main.store.listing, "the listing")
     await member_shown(pilot)
 
 
@@ -141,7 +119,7 @@ async def shoot(
     if cloud is None:
         settings, transport = example_settings(), OfflineTransport()
     else:
-        settings, transport = demo_settings(cloud.credentials), None
+        settings, transport = cloud_settings(cloud), None
     app = ImshareApp(
         settings,
         cache=TokenCache(work / f"tokens-{name}.json"),
@@ -166,7 +144,7 @@ async def shoot(
 
 
 async def main() -> int:
-    freeze()
+    freeze_ui(setattr)
     with tempfile.TemporaryDirectory(prefix="imshare-shots-") as tmp:
         work = Path(tmp)
         os.environ["IMSHARE_CONFIG_DIR"] = str(work / "config")

@@ -15,11 +15,17 @@ from typing import Any
 
 import httpx
 import pytest
+from support import (
+    MOCK_IMS,
+    MOCK_PROJECT,
+    cloud_settings,
+    mock_settings,
+    unreachable_settings,
+)
 
 from tui import logsetup
 from tui.cloud import CloudSession, RetryPolicy, TokenCache
 from tui.settings.model import Settings
-from tui.settings.sources import apply_environment
 
 # Retries without waiting: the behaviour is the same, the suite stays fast.
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.001, max_delay=0.005, max_retry_after=0.01)
@@ -84,13 +90,7 @@ def demo_cloud(make_cloud: Callable[..., Any]) -> Any:
 def settings_for() -> Callable[..., Settings]:
     """``settings_for(cloud)`` -> Settings built from the cloud's OS_* credentials."""
 
-    def build(cloud: Any, **overrides: Any) -> Settings:
-        settings = apply_environment(Settings(), cloud.credentials)
-        for name, value in overrides.items():
-            setattr(settings, name, value)
-        return settings
-
-    return build
+    return cloud_settings
 
 
 @pytest.fixture
@@ -119,14 +119,7 @@ async def make_session(
         if isinstance(target, Settings):
             settings = target
         elif target is None:
-            settings = Settings(
-                auth_url="http://127.0.0.1:9/v3",
-                username="alice",
-                password="pw-secret",
-                user_domain_name="OTC00000000001000000001",
-                project_name="eu-de_demo",
-                region="eu-de",
-            )
+            settings = unreachable_settings()
         else:
             settings = settings_for(target)
         if cache is True:
@@ -144,24 +137,6 @@ async def make_session(
 
 # ------------------------------------------------------------------ odd responses (MockTransport)
 # Only for responses a real server cannot be made to send; everything of ours still runs.
-
-MOCK_AUTH_URL = "https://iam.example.test/v3"
-MOCK_IMS = "https://ims.example.test"
-MOCK_PROJECT = "0123456789abcdef0123456789abcdef"
-
-
-def mock_settings(**overrides: Any) -> Settings:
-    settings = Settings(
-        auth_url=MOCK_AUTH_URL,
-        username="alice",
-        password="pw-secret",
-        user_domain_name="OTC00000000001000000001",
-        project_name="eu-de_demo",
-        region="eu-de",
-    )
-    for name, value in overrides.items():
-        setattr(settings, name, value)
-    return settings
 
 
 def keystone_token_response(

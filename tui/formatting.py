@@ -1,4 +1,7 @@
-"""How values look on screen and in the CLI's table: sizes, times, short ids, countdowns."""
+"""How values look on screen and in the CLI: sizes, times, short ids, countdowns, cloud text.
+
+The one place where data becomes display text, so the app and the CLI say the same thing.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +22,8 @@ def human_size(size: int | None, unknown: str = "—") -> str:
     return f"{size} B"
 
 
-def short_id(value: str, length: int = 8) -> str:
-    return value[:length] if value else "—"
+def short_id(value: str, length: int = 8, unknown: str = "—") -> str:
+    return value[:length] if value else unknown
 
 
 def date_text(moment: datetime | None) -> str:
@@ -29,6 +32,13 @@ def date_text(moment: datetime | None) -> str:
 
 def time_text(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+
+
+def table_time(moment: datetime | None, *, seconds: bool = False) -> str:
+    """The CLI's plain ASCII timestamp (UTC): ``2026-11-01 09:30`` or with seconds; ``-``."""
+    if moment is None:
+        return "-"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def countdown(seconds: float) -> str:

@@ -6,18 +6,17 @@ suite is fast on a quick machine and still passes on a slow CI runner.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from textual.pilot import Pilot
 from textual.widgets import Static
 
 from tui.app.app import ImshareApp
 from tui.app.screens.main import MainScreen
 from tui.app.widgets.image_table import ImageTable
-from tui.settings.model import Settings
 
 DEADLINE = 15.0
 
@@ -51,7 +50,9 @@ async def wait_loaded(pilot: Pilot[Any]) -> MainScreen:
     await wait_for(pilot, lambda: any(isinstance(s, MainScreen) for s in app.screen_stack))
     main = main_screen(app)
     await wait_for(
-        pilot, lambda: main._loaded_once and not main.listing, what="the listing to finish"
+        pilot,
+        lambda: main.store.loaded_once and not main.store.listing,
+        what="the listing to finish",
     )
     await pilot.pause()
     return main
@@ -102,24 +103,15 @@ def footer_keys(app: ImshareApp) -> dict[str, str]:
     return {key.key: key.description for key in app.screen.query(FooterKey)}
 
 
-class OfflineTransport(httpx.AsyncBaseTransport):
-    """No network at all: for screens that must not reach a server (config snapshots)."""
+def tab_counts(app: ImshareApp) -> dict[str, int]:
+    """The counts the view tabs show, read off the screen: {"Pending": 12, ...}."""
+    tabs = str(main_screen(app).query_one("#tabs").render())
+    found = re.findall(r"\d (Pending|Accepted|Rejected|All) (\d+)", tabs)
+    return {view: int(count) for view, count in found}
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("offline (test)", request=request)
 
+def current_view(app: ImshareApp) -> str:
+    """The view whose tab is highlighted, by its label."""
+    from tui.app.store import view_label
 
-def fixed_settings(**overrides: Any) -> Settings:
-    """Settings that do not depend on a live server (a fixed OTC auth URL)."""
-    settings = Settings(
-        auth_url="https://iam.eu-de.otc.t-systems.com/v3",
-        region="eu-de",
-        username="alice",
-        password="not-shown",
-        user_domain_name="OTC00000000001000000501",
-        project_name="eu-de_demo",
-        preset="eu-de",
-    )
-    for name, value in overrides.items():
-        setattr(settings, name, value)
-    return settings
+    return view_label(main_screen(app).store.view)

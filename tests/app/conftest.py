@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from textual.widgets import Input
+from support import cloud_settings, freeze_ui
 
 from tui.app.app import ImshareApp
-from tui.app.launch import demo_settings
-from tui.app.widgets.context_bar import ContextBar
 from tui.cloud.token_cache import TokenCache
 from tui.settings.model import Settings
 
-# What the context bar's countdown shows in every app test: 23h59m.
-FROZEN_SECONDS_LEFT = 86_340.0
 # A small world with every status and a full-ECS image among the pending ones (seed 7).
 IMAGES = 48
 SEED = 7
@@ -32,10 +29,7 @@ SEED = 7
 @pytest.fixture(autouse=True)
 def frozen_ui(monkeypatch: pytest.MonkeyPatch) -> None:
     """No cursor blink, no spinner frames, a fixed token countdown."""
-    assert hasattr(Input, "_toggle_cursor"), "Textual renamed Input._toggle_cursor"
-    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
-    monkeypatch.setattr(ContextBar, "animate_spinner", False)
-    monkeypatch.setattr(ContextBar, "seconds_left", lambda self, token: FROZEN_SECONDS_LEFT)
+    freeze_ui(monkeypatch.setattr)
 
 
 @pytest.fixture
@@ -65,9 +59,8 @@ def make_app(tmp_path: Path) -> Callable[..., ImshareApp]:
         n = next(counter)
         if settings is None:
             assert cloud is not None, "give a cloud or settings"
-            settings = demo_settings(cloud.credentials)
-        for name, value in overrides.items():
-            setattr(settings, name, value)
+            settings = cloud_settings(cloud)
+        settings = replace(settings, **overrides)
         app = ImshareApp(
             settings,
             cache=TokenCache(cache_path or tmp_path / f"tokens-{n}.json"),

@@ -7,22 +7,23 @@ import tomllib
 from typing import Any
 
 from app_support import (
-    OfflineTransport,
-    fixed_settings,
+    current_view,
     footer_keys,
     main_screen,
+    tab_counts,
     table,
     visible_ids,
     wait_for,
     wait_loaded,
     wait_screen,
 )
+from support import OfflineTransport, example_settings
 from textual.widgets import Input, Label, Select, Static, Switch
 
 from tui.app.screens.config import ConfigScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.main import MainScreen
-from tui.app.screens.prompts import ConfirmScreen, PasswordScreen
+from tui.app.screens.prompts import PasswordScreen
 
 SIZE = (120, 36)
 
@@ -114,8 +115,8 @@ async def test_test_connection_shows_the_project_id(cloud: Any, make_app: Any) -
 async def test_save_writes_toml_0600_without_the_password(cloud: Any, make_app: Any) -> None:
     app = make_app(cloud)
     async with app.run_test(size=SIZE) as pilot:
-        main = await wait_loaded(pilot)
-        count = main.describe_state()["counts"]["All"]
+        await wait_loaded(pilot)
+        count = tab_counts(app)["All"]
         requests = cloud.stats.image_requests
         await pilot.press("c")
         screen = await wait_screen(pilot, ConfigScreen)
@@ -131,8 +132,8 @@ async def test_save_writes_toml_0600_without_the_password(cloud: Any, make_app: 
         assert "demo" in str(data)
         # The main screen reloaded from the cloud with the new settings.
         await wait_for(pilot, lambda: cloud.stats.image_requests > requests + 2)
-        main = await wait_loaded(pilot)
-        assert main.describe_state()["counts"]["All"] == count
+        await wait_loaded(pilot)
+        assert tab_counts(app)["All"] == count
         assert screen is not app.screen
 
 
@@ -152,7 +153,7 @@ async def test_save_with_remember_password_stores_it(cloud: Any, make_app: Any) 
 async def test_first_run_opens_the_config_screen_without_any_request(
     cloud: Any, make_app: Any
 ) -> None:
-    app = make_app(settings=fixed_settings(username="", password=""))
+    app = make_app(settings=example_settings(username="", password=""))
     async with app.run_test(size=SIZE) as pilot:
         screen = await wait_screen(pilot, ConfigScreen)
         assert screen.first_run
@@ -170,10 +171,10 @@ async def test_password_prompt_when_no_password_and_no_cached_token(
         field = prompt.query_one("#value", Input)
         assert field.password and field.has_focus
         await pilot.press(*"demo-password", "enter")
-        main = await wait_loaded(pilot)
+        await wait_loaded(pilot)
         assert isinstance(app.screen, MainScreen)
         assert set(visible_ids(app)) == set(cloud.shared_image_ids("pending"))
-        assert main.describe_state()["rows"] > 0
+        assert len(table(app).rows) > 0
         assert cloud.stats.token_requests == 1
 
 
@@ -197,10 +198,10 @@ async def test_a_wrong_password_at_start_shows_the_error_and_keeps_running(
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         main = main_screen(app)
-        await wait_for(pilot, lambda: main._load_error is not None and not main.listing)
+        await wait_for(pilot, lambda: main.store.load_error is not None and not main.store.listing)
         await pilot.pause()
         grid = table(app)
-        assert grid.empty_text.startswith("Could not load shares: 401")
+        assert grid.empty_text.startswith("Could not load shares: login failed: 401")
         shown = str(grid.render_line(2).text)
         assert "Could not load shares" in shown  # never an empty-looking list
         assert "wrong-password" not in shown
@@ -219,16 +220,22 @@ async def test_read_only_hides_and_blocks_decisions(cloud: Any, make_app: Any) -
         assert not {"Accept", "Reject", "Pending"} & descriptions
         assert "READ-ONLY" in str(main.query_one("#context").render())
         image_id = table(app).current.id
-        await pilot.press("a", "r", "p")
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, MainScreen)
-        assert not isinstance(app.screen, ConfirmScreen)
-        assert not main.deciding
+        await pilot.press("space", "space")  # marks are allowed: two rows marked
+        assert len(main.store.marked) == 2
+        # Keys are handled in order: once "2" has switched the view, a / r / p were handled.
+        await pilot.press("a", "r", "p", "2")
+        await wait_for(pilot, lambda: current_view(app) == "Accepted", what="the view switch")
+        assert isinstance(app.screen, MainScreen)  # no confirmation, no vault dialog
         assert not [k for k in cloud.stats.requests if k[0] == "PUT"]
         assert cloud.member_status(image_id) == "pending"
+        assert len(main.store.marked) == 2  # nothing was decided, so the marks stay
         await pilot.press("question_mark")
         help_screen = await wait_screen(pilot, HelpScreen)
-        assert "Read-only mode" in "".join(str(s.render()) for s in help_screen.query(Static))
+        notes = "".join(str(s.render()) for s in help_screen.query(Static))
+        assert "Read-only mode" in notes
+        ids = {row.binding_id for row in help_screen.rows if row}
+        assert "refresh" in ids and "mark" in ids
+        assert not {"accept", "reject", "pending"} & ids
 
 
 async def test_footer_shows_decision_keys_when_not_read_only(cloud: Any, make_app: Any) -> None:
@@ -252,7 +259,7 @@ async def test_a_failed_login_after_saving_settings_is_shown_in_the_table(
         screen.query_one("#username", Input).value = "nobody"
         await pilot.press("f2")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
-        await wait_for(pilot, lambda: main._load_error is not None and not main.listing)
+        await wait_for(pilot, lambda: main.store.load_error is not None and not main.store.listing)
         await pilot.pause()
         assert "Could not load shares" in table(app).empty_text
         assert "401" in table(app).empty_text
@@ -281,7 +288,7 @@ async def test_opening_config_keeps_a_saved_auth_url_that_differs_from_the_prese
     make_app: Any,
 ) -> None:
     """The preset only fills the fields when the user changes it, not when the screen opens."""
-    settings = fixed_settings(auth_url="https://iam-proxy.example.com/v3", region="eu-de-1")
+    settings = example_settings(auth_url="https://iam-proxy.example.com/v3", region="eu-de-1")
     app = make_app(settings=settings, transport=OfflineTransport())
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from app_support import table, wait_for, wait_loaded, wait_screen
+from support import cloud_settings
 from textual.widgets import Input, OptionList, Select
 
 from tui.app.screens.config import ConfigScreen
@@ -51,8 +52,8 @@ async def test_the_picker_switches_project_and_the_list_follows(cloud: Any, make
             lambda: (
                 app.session.current_token is not None
                 and app.session.current_token.project_id != first_project
-                and main._loaded_once
-                and not main.listing
+                and main.store.loaded_once
+                and not main.store.listing
             ),
             what="the other project's listing",
         )
@@ -133,18 +134,17 @@ async def test_a_refused_token_login_is_reported_without_a_password_prompt(
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         main = app.screen
-        await wait_for(pilot, lambda: main._load_error is not None and not main.listing)
+        await wait_for(pilot, lambda: main.store.load_error is not None and not main.store.listing)
         assert not isinstance(app.screen, PasswordScreen)
         assert "401" in table(app).empty_text
 
 
 async def test_keys_are_remapped_by_binding_id_from_the_config(cloud: Any, tmp_path: Path) -> None:
     from tui.app.app import ImshareApp
-    from tui.app.launch import demo_settings
     from tui.cloud.token_cache import TokenCache
 
     app = ImshareApp(
-        demo_settings(cloud.credentials),
+        cloud_settings(cloud),
         cache=TokenCache(tmp_path / "tokens.json"),
         config_path=tmp_path / "config.toml",
         ui_prefs={"keymap": {"refresh": "x", "quit": "Q"}},

@@ -6,6 +6,7 @@ from typing import Any
 
 from app_support import (
     detail_text,
+    tab_counts,
     table,
     visible_ids,
     wait_for,
@@ -32,7 +33,7 @@ def _plain_ids(cloud: Any, status: str) -> list[str]:
 
 
 async def _decided(pilot: Any, main: MainScreen) -> None:
-    await wait_for(pilot, lambda: not main.deciding, what="the decision to finish")
+    await wait_for(pilot, lambda: not main.store.deciding, what="the decision to finish")
     await pilot.pause()
 
 
@@ -43,14 +44,14 @@ async def test_accept_one_after_the_cloud_confirms(cloud: Any, make_app: Any) ->
         image_id = _plain_ids(cloud, "pending")[0]
         _select(app, image_id)
         await pilot.pause()
-        before = main.describe_state()["counts"]
+        before = tab_counts(app)
         assert cloud.member_status(image_id) == "pending"
         await pilot.press("a")  # one image: no confirmation
         await wait_for(pilot, lambda: cloud.member_status(image_id) == "accepted")
         await _decided(pilot, main)
         assert main.store.get(image_id).status.value == "accepted"
         assert image_id not in visible_ids(app)  # left the Pending view
-        counts = main.describe_state()["counts"]
+        counts = tab_counts(app)
         assert counts["Pending"] == before["Pending"] - 1
         assert counts["Accepted"] == before["Accepted"] + 1
         assert counts["All"] == before["All"]
@@ -139,7 +140,7 @@ async def test_a_on_an_accepted_image_sends_nothing(cloud: Any, make_app: Any) -
         image_id = table(app).current.id
         await pilot.press("a")
         await pilot.pause(0.2)
-        assert not main.deciding
+        assert not main.store.deciding
         assert not [k for k in cloud.stats.requests if k[0] == "PUT"]
         assert cloud.member_status(image_id) == "accepted"
 
@@ -254,7 +255,7 @@ async def test_full_ecs_accept_asks_for_a_vault(cloud: Any, make_app: Any) -> No
         vault.query_one("#value", Input).value = cloud.vault_ids[0]
         await pilot.press("enter")
         await wait_for(pilot, lambda: cloud.member_status(image_id) == "accepted")
-        await wait_for(pilot, lambda: not main.deciding)
+        await wait_for(pilot, lambda: not main.store.deciding)
         assert main.store.get(image_id).status.value == "accepted"
 
 
@@ -290,7 +291,7 @@ async def test_a_revoked_token_is_renewed_transparently(cloud: Any, make_app: An
         _select(app, image_id)
         await pilot.press("a")
         await wait_for(pilot, lambda: cloud.member_status(image_id) == "accepted")
-        await wait_for(pilot, lambda: not main.deciding)
+        await wait_for(pilot, lambda: not main.store.deciding)
         assert not main.store.errors
         assert cloud.stats.token_requests == logins + 1
         cloud.revoke_tokens()
@@ -298,7 +299,7 @@ async def test_a_revoked_token_is_renewed_transparently(cloud: Any, make_app: An
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: main.store.get(image_id).status.value == "rejected")
         await wait_loaded(pilot)
-        assert main._load_error is None
+        assert main.store.load_error is None
         assert cloud.stats.token_requests == logins + 2
 
 

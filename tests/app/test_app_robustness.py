@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from app_support import (
+    current_view,
     detail_text,
     table,
     visible_ids,
@@ -85,7 +86,7 @@ async def test_the_ui_answers_keys_while_a_slow_server_is_loading(
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         main = app.screen
         assert isinstance(main, MainScreen)
-        await wait_for(pilot, lambda: main.listing, what="the listing to start")
+        await wait_for(pilot, lambda: main.store.listing, what="the listing to start")
 
         async def answered(keys: tuple[str, ...], check: Any) -> float:
             started = time.monotonic()
@@ -94,7 +95,7 @@ async def test_the_ui_answers_keys_while_a_slow_server_is_loading(
             return time.monotonic() - started
 
         def view() -> str:
-            return main.describe_state()["view"]
+            return current_view(app)
 
         timings = [
             await answered(("2",), lambda: view() == "Accepted"),
@@ -105,13 +106,13 @@ async def test_the_ui_answers_keys_while_a_slow_server_is_loading(
             await answered(("4",), lambda: view() == "All"),
         ]
         # Every key was handled while the first listing was still waiting for the server ...
-        assert main.listing, "the listing finished too early for this test to mean anything"
+        assert main.store.listing, "the listing finished too early for this test to mean anything"
         assert "Loading" in table(app).empty_text
         # ... and promptly (loose bound: the server takes 2 s per request).
         assert max(timings) < 1.5, timings
         await wait_loaded(pilot)
-        assert main.describe_state()["view"] == "All"
-        assert main.describe_state()["rows"] == len(cloud.shared_image_ids())
+        assert current_view(app) == "All"
+        assert len(table(app).rows) == len(cloud.shared_image_ids())
 
 
 async def test_quitting_mid_load_exits_promptly(make_cloud: Any, make_app: Any) -> None:
@@ -120,7 +121,7 @@ async def test_quitting_mid_load_exits_promptly(make_cloud: Any, make_app: Any) 
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         main = app.screen
-        await wait_for(pilot, lambda: main.listing, what="the listing to start")
+        await wait_for(pilot, lambda: main.store.listing, what="the listing to start")
         started = time.monotonic()
         await pilot.press("q")
     elapsed = time.monotonic() - started
@@ -133,7 +134,7 @@ async def test_app_exit_mid_load_closes_promptly(make_cloud: Any, make_app: Any)
     started = 0.0
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
-        await wait_for(pilot, lambda: app.screen.listing, what="the listing to start")
+        await wait_for(pilot, lambda: app.screen.store.listing, what="the listing to start")
         started = time.monotonic()
         app.exit()
     assert time.monotonic() - started < 3.0

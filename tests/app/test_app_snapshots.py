@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from app_support import OfflineTransport, fixed_settings, wait_loaded, wait_member, wait_screen
+from app_support import wait_loaded, wait_member, wait_screen
+from support import OfflineTransport, example_settings
 from textual.pilot import Pilot
 
 from tui.app.screens.config import ConfigScreen
@@ -72,7 +73,7 @@ def test_config_screen(snap_compare: Any, make_app: Any, size: tuple[int, int]) 
         await pilot.press("c")
         await wait_screen(pilot, ConfigScreen)
 
-    app = make_app(settings=fixed_settings(), transport=OfflineTransport(), quiet=True)
+    app = make_app(settings=example_settings(), transport=OfflineTransport(), quiet=True)
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
@@ -80,7 +81,7 @@ def test_config_screen_first_run(snap_compare: Any, make_app: Any) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await wait_screen(pilot, ConfigScreen)
 
-    settings = fixed_settings(
+    settings = example_settings(
         preset="custom", auth_url="", username="", password="", project_name="", region=""
     )
     app = make_app(settings=settings, transport=OfflineTransport(), quiet=True)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tui.cli import main as cli
+from tui.cli import commands
 from tui.cli.main import main
 
 
@@ -137,7 +137,8 @@ def test_show(cloud_env, capsys):
 def test_show_unknown_image_exit_1(cloud_env, capsys):
     assert main(["show", "00000000-0000-0000-0000-000000000000"]) == 1
     _out, err = out_err(capsys)
-    assert err.startswith("imshare: 404")
+    assert err.startswith("imshare: reading image 0000")
+    assert ": 404 Not Found: No image found with ID" in err
     assert "Traceback" not in err
 
 
@@ -167,6 +168,28 @@ def test_login_logout_with_password_from_env(cloud_env, config_dir, capsys):
     assert "no cached token" in out_err(capsys)[0]
 
 
+def test_logout_drops_only_the_token_of_its_own_project(cloud_env, config_dir, monkeypatch, capsys):
+    """Two projects' tokens share one cache file: logging out of one keeps the other."""
+    assert main(["login"]) == 0
+    monkeypatch.setenv("OS_PROJECT_NAME", "eu-de_demo_staging")
+    assert main(["login"]) == 0
+    assert cloud_env.stats.token_requests == 2
+    cache = config_dir / "tokens.json"
+    assert len(json.loads(cache.read_text())["tokens"]) == 2
+    monkeypatch.setenv("OS_PROJECT_NAME", "eu-de_demo")
+    out_err(capsys)
+    assert main(["logout"]) == 0
+    assert "logged out" in out_err(capsys)[0]
+    left = json.loads(cache.read_text())["tokens"]
+    assert len(left) == 1 and "eu-de_demo_staging" in next(iter(left))
+    monkeypatch.setenv("OS_PROJECT_NAME", "eu-de_demo_staging")
+    assert main(["list", "--json"]) == 0  # still logged in there: no new token
+    assert cloud_env.stats.token_requests == 2
+    monkeypatch.setenv("OS_PROJECT_NAME", "eu-de_demo")
+    assert main(["list", "--json"]) == 0  # logged out here: a new token
+    assert cloud_env.stats.token_requests == 3
+
+
 def test_cached_token_works_without_password(cloud_env, monkeypatch, capsys):
     assert main(["login"]) == 0
     monkeypatch.delenv("OS_PASSWORD")
@@ -182,7 +205,7 @@ def test_password_prompt_on_a_terminal(cloud_env, monkeypatch, capsys):
     password = cloud_env.credentials["OS_PASSWORD"]
     monkeypatch.delenv("OS_PASSWORD")
     asked = []
-    monkeypatch.setattr(cli, "_stdin_is_tty", lambda: True)
+    monkeypatch.setattr(commands, "_stdin_is_tty", lambda: True)
     monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or password)
     assert main(["login"]) == 0
     assert len(asked) == 1 and "demo@" in asked[0]

@@ -11,7 +11,7 @@ import pytest
 
 from tui import __version__
 from tui.cli.main import build_parser, main
-from tui.cli.output import human_size
+from tui.formatting import human_size
 
 
 def test_version(capsys):
@@ -100,17 +100,28 @@ def test_global_options_work_after_the_subcommand():
     assert args.config == Path("a.toml")
 
 
-def test_tui_options_reach_launch():
-    args = build_parser().parse_args(
+def test_tui_options_reach_the_app(monkeypatch):
+    """Every TUI flag arrives in the app that `imshare` starts (its terminal run is replaced
+    by a recorder: Textual's own ``App.run`` is the one thing not exercised here)."""
+    from tui.app.app import ImshareApp
+
+    started: list[tuple[ImshareApp, bool]] = []
+
+    def record(self: ImshareApp, *, mouse: bool = True, **_: object) -> None:
+        started.append((self, mouse))
+
+    monkeypatch.setattr(ImshareApp, "run", record)
+    code = main(
         ["--demo", "--demo-images", "50", "--demo-latency-ms", "20", "--no-mouse", "--read-only",
-         "--theme", "nord", "--config", "c.toml", "--debug"]
+         "--theme", "nord", "--refresh", "7"]
     )  # fmt: skip
-    assert args.command is None
-    assert (args.demo, args.demo_images, args.demo_latency_ms) == (True, 50, 20)
-    assert (args.no_mouse, args.read_only, args.theme) == (True, True, "nord")
-    assert args.config == Path("c.toml") and args.debug is True
-    defaults = build_parser().parse_args([])
-    assert defaults.demo_images == 300 and defaults.demo is False and defaults.config is None
+    assert code == 0
+    ((app, mouse),) = started
+    assert mouse is False
+    assert app.read_only is True and app.theme == "nord" and app.refresh_seconds == 7
+    assert app.demo is True
+    assert app.settings.auth_url.startswith("http://127.0.0.1:")  # the private demo cloud
+    assert app.settings.username == "demo"
 
 
 def test_logout_without_cached_token(monkeypatch, capsys):
@@ -138,7 +149,7 @@ def test_no_password_and_no_terminal_exits_2(monkeypatch, capsys):
      (3 * 1024**5, "3.0 PiB")],
 )  # fmt: skip
 def test_human_size(size, text):
-    assert human_size(size) == text
+    assert human_size(size, unknown="-") == text
 
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:

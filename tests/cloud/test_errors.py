@@ -1,4 +1,4 @@
-"""Every error body shape of ims-api.md §4, parsed directly and through a session."""
+"""Every error body shape the clouds send, parsed directly and through a session."""
 
 from __future__ import annotations
 
@@ -58,11 +58,12 @@ SHAPES = [
 
 @pytest.mark.parametrize(("status", "body", "ctype", "code", "text", "hint"), SHAPES)
 def test_from_response_parses_every_shape(status, body, ctype, code, text, hint):
-    error = ApiError.from_response(status, body.encode(), ctype, context="doing it")
+    error = ApiError.from_response(status, body.encode(), ctype, action="doing it")
     assert error.status == status
     assert error.code == code
     assert text in error.message
-    assert error.message.startswith("doing it: ")
+    assert error.action == "doing it" and "doing it" not in error.message
+    assert error.summary.startswith("doing it: ")
     assert "<br" not in error.message and "\n" not in error.message
     assert "<" not in error.message  # no markup reaches the user
     assert hint.lower() in error.hint.lower()
@@ -134,7 +135,8 @@ async def test_session_maps_every_shape_to_api_error(
     assert error.status == status
     assert error.code == code
     assert text in error.message
-    assert error.message.startswith("accepting img-1: ")
+    assert error.action == "accepting img-1"
+    assert error.summary.startswith("accepting img-1: ") and "img-1" not in error.reason
     # Every call asks for JSON errors (WebOb answers HTML otherwise).
     assert all(r.headers["Accept"] == "application/json" for r in cloud.requests)
     if status == 401:

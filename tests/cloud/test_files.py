@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -165,7 +166,7 @@ def test_config_saved_0600_without_password_unless_asked(config_dir):
     loaded = load()
     assert loaded.settings.username == "alice"
     assert loaded.settings.password == ""
-    settings.remember_password = True
+    settings = replace(settings, remember_password=True)
     save(settings)
     assert load().settings.password == "pw-secret"
 
@@ -223,7 +224,7 @@ def test_password_over_plain_http_to_a_remote_host_is_a_problem():
         auth_url="http://iam.example.com/v3", username="u", user_domain_name="d", project_id="p"
     )
     assert any("unencrypted" in p for p in settings.problems())
-    settings.allow_insecure_http = True
+    settings = replace(settings, allow_insecure_http=True)
     assert settings.problems() == []
     settings = Settings(
         auth_url="http://127.0.0.1:5000/v3", username="u", user_domain_name="d", project_id="p"

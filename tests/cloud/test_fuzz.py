@@ -74,6 +74,23 @@ shaped_bodies = st.one_of(
     st.fixed_dictionaries({"error": json_values}),
     st.fixed_dictionaries({"error_code": json_values, "error_msg": json_values}),
     st.fixed_dictionaries({"message": json_values, "code": json_values, "title": json_values}),
+    # OTC's batch API: the answer to the PUT, and job documents (OTC IMS API reference).
+    st.fixed_dictionaries({"job_id": json_values | st.just("job-1")}),
+    st.fixed_dictionaries(
+        {"status": json_values | st.sampled_from(["SUCCESS", "FAIL", "RUNNING", "success"])},
+        optional={
+            "job_id": json_values,
+            "entities": st.fixed_dictionaries(
+                {"results": st.lists(
+                    st.fixed_dictionaries(
+                        {"image_id": st.sampled_from(["a", "b", "c"]) | json_values},
+                        optional={"status": json_values | st.sampled_from(["success", "fail"]),
+                                  "error_code": json_values, "error_msg": json_values}),
+                    max_size=3)}
+            ) | json_values,
+            "fail_reason": json_values,
+        },
+    ),
     st.fixed_dictionaries(
         {"token": st.dictionaries(
             st.sampled_from(["expires_at", "project", "user", "catalog", "methods"]),
@@ -223,8 +240,11 @@ def test_login(response):
 @FUZZ
 @given(st.lists(responses, min_size=1, max_size=4))
 def test_sequence_of_answers_for_a_decision(answers):
-    """Answers change from call to call (first a 503, then a body...): still a model or error."""
+    """Answers change from call to call (first a 503, then a body...): each image gets exactly
+    one outcome, in order, and one reported as accepted was confirmed by some 2xx answer that
+    said so (a member record of that image, or a batch job) — never made up."""
     queue = list(answers)
+    sent: list[tuple[str, int, bytes]] = []
 
     def pick() -> tuple[int, dict[str, str], bytes]:
         return queue.pop(0) if len(queue) > 1 else queue[0]
@@ -232,7 +252,19 @@ def test_sequence_of_answers_for_a_decision(answers):
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/auth/tokens"):
             return _token_response()
-        return _fuzzed(pick())
+        status, headers, body = pick()
+        sent.append((request.url.path, status, body))
+        return _fuzzed((status, headers, body))
+
+    def confirmed(image_id: str) -> bool:
+        return any(
+            200 <= status < 300
+            and (
+                (f"/{image_id}/members/" in path and b"accepted" in body.lower())
+                or ("/jobs/" in path and b"success" in body.lower())
+            )
+            for path, status, body in sent
+        )
 
     async def main() -> Any:
         config = Settings(
@@ -243,10 +275,13 @@ def test_sequence_of_answers_for_a_decision(answers):
             config, None, transport=httpx.MockTransport(handler), retry=RETRY, sleep=_checked_sleep
         ) as session:
             decisions = await session.set_status_many(["a", "b"], MemberStatus.ACCEPTED)
-            for decision in decisions:
-                assert decision.ok or isinstance(decision.error, ApiError)
-                if decision.ok:
-                    assert decision.member is not None
-                    assert decision.member.status is MemberStatus.ACCEPTED
+        assert [decision.image_id for decision in decisions] == ["a", "b"]
+        for decision in decisions:
+            if decision.ok:
+                assert decision.member is not None
+                assert decision.member.status is MemberStatus.ACCEPTED
+                assert confirmed(decision.image_id), f"{decision.image_id}: never confirmed"
+            else:
+                assert decision.error is not None and decision.error.reason
 
     asyncio.run(main())

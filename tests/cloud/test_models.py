@@ -1,4 +1,5 @@
-"""Parsing of what the clouds send: timestamps (ims-api.md §6.5), OTC string fields, reprs."""
+"""Parsing of what the clouds send: timestamps (Glance, Keystone and job formats), OTC string
+fields, reprs."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ async def test_wrong_password_is_a_401_with_a_useful_hint(demo_cloud, make_sessi
         await session.token()
     error = caught.value
     assert error.status == 401
-    assert error.message.startswith("login failed")
+    assert error.action == "login failed"
     assert "password" in error.hint and "user domain" in error.hint
     assert "not-the-password" not in error.summary
     assert demo_cloud.stats.token_requests == 1  # a 401 on login is not retried
@@ -103,8 +103,8 @@ async def test_own_images_are_filtered_out(demo_cloud, make_session):
     session = make_session(demo_cloud)
     token = await session.token()
     # The server does return them for visibility=shared...
-    raw = await session._call(
-        "GET", "/v2/images", params={"visibility": "shared", "limit": 1000}, what="raw listing"
+    raw = await session.call(
+        "GET", "/v2/images", params={"visibility": "shared", "limit": 1000}, action="raw listing"
     )
     assert own & {image["id"] for image in raw["images"]}
     # ...and the session drops them.
@@ -236,7 +236,7 @@ async def test_owner_cannot_accept_for_the_recipient(demo_cloud, make_session, s
     owner = make_session(apply_environment(Settings(), demo_cloud.owner_credentials(owner_index)))
     path = f"/v2/images/{image_id}/members/{demo_cloud.project_id}"
     with pytest.raises(ApiError) as caught:
-        await owner._call("PUT", path, json_body={"status": "accepted"}, what="owner accepting")
+        await owner.call("PUT", path, json_body={"status": "accepted"}, action="owner accepting")
     assert caught.value.status == 403
     assert caught.value.code == "403 Forbidden"
     assert "Not allowed to update members" in caught.value.message
@@ -253,7 +253,7 @@ async def test_invalid_status_is_a_400_from_the_server(demo_cloud, make_session)
     token = await session.token()
     path = f"/v2/images/{image_id}/members/{token.project_id}"
     with pytest.raises(ApiError) as caught:
-        await session._call("PUT", path, json_body={"status": "maybe"}, what="deciding")
+        await session.call("PUT", path, json_body={"status": "maybe"}, action="deciding")
     error = caught.value
     assert error.status == 400
     assert error.code == "400 Bad Request"

@@ -149,12 +149,3 @@ async def test_loose_cache_is_tightened_with_a_warning(demo_cloud, make_session,
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert any("readable by others" in w for w in second.cache.warnings)
     assert demo_cloud.stats.token_requests == 1
-
-
-async def test_forget_token_logs_out(demo_cloud, make_session):
-    session = make_session(demo_cloud)
-    await session.token()
-    assert session.forget_token() is True
-    assert session.forget_token() is False
-    await make_session(demo_cloud).token()
-    assert demo_cloud.stats.token_requests == 2

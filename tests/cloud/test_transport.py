@@ -117,16 +117,14 @@ async def test_without_the_client_certificate_the_handshake_fails_clearly(
 
 
 def _settings(auth_url: str, **extra: object) -> Settings:
-    settings = Settings(
+    return Settings(
         auth_url=auth_url,
         username="alice",
         password="pw",
         user_domain_name="OTC1",
         project_name="eu-de",
+        **extra,  # type: ignore[arg-type]
     )
-    for name, value in extra.items():
-        setattr(settings, name, value)
-    return settings
 
 
 async def test_unknown_certificate_is_refused_by_default(tls_server, make_session):

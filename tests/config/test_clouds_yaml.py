@@ -27,7 +27,7 @@ def write_clouds(directory: Path, clouds: dict, name: str = "clouds.yaml") -> Pa
 
 
 def demo_cloud_entry(cloud, *, with_password: bool = True) -> dict:
-    """A clouds.yaml entry in the shape of ims-api.md §5.3, pointing at the demo cloud."""
+    """A clouds.yaml entry in the shape otcextensions documents, pointing at the demo cloud."""
     creds = cloud.credentials
     auth = {
         "auth_url": creds["OS_AUTH_URL"],
@@ -314,7 +314,7 @@ def test_missing_cloud_exit_2_lists_names(places, capsys):
 
 
 def test_done_when_list_os_cloud_json_in_a_subprocess(demo_cloud, tmp_path):
-    """ims-api.md §5.3's shape, password in secure.yaml, found in the current directory."""
+    """otcextensions' documented shape, password in secure.yaml, found in the current directory."""
     work = tmp_path / "proj"
     entry = demo_cloud_entry(demo_cloud, with_password=False)
     write_clouds(work, {"demo": entry})

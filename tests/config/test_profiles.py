@@ -4,7 +4,6 @@ against a real DemoCloud."""
 from __future__ import annotations
 
 import json
-import os
 import stat
 import tomllib
 
@@ -93,8 +92,9 @@ def test_bad_profiles_are_config_errors(tmp_path, data, message):
 def test_save_keeps_other_profiles_and_never_writes_a_token(tmp_path):
     path = tmp_path / "config.toml"
     write_config(path, {"username": "top", "ui": {"theme": "nord"}, "profiles": {"a": {}}})
-    settings = Settings(auth_url="https://b/v3", username="bee", token="secret-token")
-    settings.auth_type = "token"
+    settings = Settings(
+        auth_url="https://b/v3", username="bee", token="secret-token", auth_type="token"
+    )
     save(settings, path=path, profile="b")
     data = tomllib.loads(path.read_text())
     assert data["username"] == "top" and data["ui"] == {"theme": "nord"}
@@ -160,4 +160,3 @@ def test_tui_flags_reach_the_app_settings(config_dir, capsys, monkeypatch):
     (config_dir / "clouds.yaml").write_text("clouds: {demo: {}}\n")
     assert main(["--os-cloud", "missing"]) == 2
     assert "clouds there: demo" in capsys.readouterr().err
-    assert os.environ["OS_CLOUD"] == "missing"

@@ -223,8 +223,8 @@ async def _run(app: Any, spawned_at: float, expect: int, interact: bool) -> dict
         main = main_screen()
         return (
             main is not None
-            and main._loaded_once
-            and not main.listing
+            and main.store.loaded_once
+            and not main.store.listing
             and len(main.store) >= expect
             and len(state["table"].rows) > 0
         )
@@ -237,8 +237,9 @@ async def _run(app: Any, spawned_at: float, expect: int, interact: bool) -> dict
         deadline = time.perf_counter() + 120
         while "all_rows" not in frames.marks:
             main = main_screen()
-            if main is not None and main._load_error is not None and not main.listing:
-                raise SystemExit(f"listing failed: {main._load_error.summary}")
+            error = main.store.load_error if main is not None else None
+            if error is not None and not main.store.listing:
+                raise SystemExit(f"listing failed: {error.summary}")
             if time.perf_counter() > deadline:
                 raise SystemExit("timed out waiting for the listing")
             await asyncio.sleep(0.01)
@@ -247,7 +248,10 @@ async def _run(app: Any, spawned_at: float, expect: int, interact: bool) -> dict
         result["all_rows"] = frames.marks["all_rows"] - spawned_at
         main = main_screen()
         result["images"] = len(main.store)
-        result["state"] = main.describe_state()
+        result["state"] = {
+            "rows": len(state["table"].rows),
+            "counts": {str(k): v for k, v in main.store.counts().items()},
+        }
         result["frames_while_loading"] = frames.count
         result["requests"] = app.session.stats.requests
         result["token_requests"] = app.session.stats.token_requests

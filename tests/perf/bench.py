@@ -263,6 +263,7 @@ def measure_bulk(workdir: Path, concurrencies: list[int]) -> dict[str, Any]:
     from tui.cloud.session import CloudSession
     from tui.cloud.token_cache import TokenCache
     from tui.settings.model import Settings
+    from tui.settings.sources import apply_environment
 
     images = BULK_IMAGES * (len(concurrencies) + 1) * 3
     result: dict[str, Any] = {"latency_ms": BULK_LATENCY_MS, "images": BULK_IMAGES, "runs": {}}
@@ -271,15 +272,7 @@ def measure_bulk(workdir: Path, concurrencies: list[int]) -> dict[str, Any]:
         _config_dir(workdir, "bulk") as config,
     ):
         creds = server.env
-        settings = Settings(
-            auth_url=creds["OS_AUTH_URL"],
-            username=creds["OS_USERNAME"],
-            password=creds["OS_PASSWORD"],
-            user_domain_name=creds["OS_USER_DOMAIN_NAME"],
-            project_name=creds["OS_PROJECT_NAME"],
-            project_domain_name=creds.get("OS_PROJECT_DOMAIN_NAME", ""),
-            region=creds.get("OS_REGION_NAME", ""),
-        )
+        settings = apply_environment(Settings(), creds)
 
         async def run() -> None:
             cache = TokenCache(config / "tokens.json")

@@ -1,8 +1,14 @@
-"""The Textual application: screens, global keys, the session, and the one error funnel.
+"""The Textual application: it owns the settings, the session and the store, and applies what
+its screens return.
+
+Screens get their inputs in their constructors and hand results back with ``dismiss``: the
+config screen returns settings to save, the picker a profile, cloud or project to switch to. The
+app turns those into files and sessions, and gives the main screen the new session. The session
+asks for a password through the app (a dialog); nothing else here logs in.
 
 All network work runs in workers with ``exit_on_error=False``; anything a worker did not handle
-itself ends up in ``report_worker_failure`` as a toast, so a bad response never takes the app
-down or leaves the terminal dirty.
+itself reaches ``on_worker_failed`` as a toast, so a bad response never takes the app down or
+leaves the terminal dirty.
 """
 
 from __future__ import annotations
@@ -10,19 +16,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from pathlib import Path
 from typing import Any
 
 import httpx
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding
-from textual.worker import Worker, WorkerState
 
+from tui.app.messages import WorkerFailed
+from tui.app.screens.config import ConfigScreen
+from tui.app.screens.help import HelpScreen
+from tui.app.screens.main import MainScreen
+from tui.app.screens.picker import ContextPicker, PickerChoice, PickerContext
+from tui.app.screens.prompts import PasswordScreen
+from tui.app.store import ImageStore
+from tui.cloud.auth import host_of
 from tui.cloud.errors import ApiError
+from tui.cloud.models import Token
 from tui.cloud.session import CloudSession
 from tui.cloud.token_cache import TokenCache
-from tui.settings.model import Settings
+from tui.settings import clouds_yaml, config_file, sources
+from tui.settings.model import ConfigError, Settings
 
 log = logging.getLogger("imshare.app")
 
@@ -39,6 +56,13 @@ def _refresh_seconds(explicit: float | None, prefs: dict[str, Any]) -> float:
     return max(seconds, 5.0) if seconds > 0 else 0.0
 
 
+def context_hint(settings: Settings) -> str:
+    """What the context bar says before a token tells the real project."""
+    if not settings.auth_url:
+        return "not configured — press c"
+    return f"{host_of(settings.auth_url)} │ {settings.project_label or '?'} │ not logged in"
+
+
 class ImshareApp(App[int]):
     """Review images shared with your project; accept or reject them with one key."""
 
@@ -48,7 +72,13 @@ class ImshareApp(App[int]):
 
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit_app"),
-        Binding("question_mark,f1", "help", "Help", id="help"),
+        Binding(
+            "question_mark,f1",
+            "help",
+            "Help",
+            tooltip="Every key of this screen",
+            id="help",
+        ),
     ]
 
     def __init__(
@@ -64,63 +94,70 @@ class ImshareApp(App[int]):
         demo: bool = False,
         startup_warnings: list[str] | None = None,
         refresh_seconds: float | None = None,
-        profile: str = "default",
-        source: str = "",
+        profile: str = config_file.DEFAULT_PROFILE,
+        cloud: str = "",
     ) -> None:
         super().__init__()
-        self.settings = settings
         self.cache = cache
         self.config_path = config_path
         self.ui_prefs: dict[str, Any] = dict(ui_prefs or {})
         self.read_only = read_only
         self.refresh_seconds = _refresh_seconds(refresh_seconds, self.ui_prefs)
-        self.password_from_prompt = False
-        #: The config profile the settings came from ("" for a clouds.yaml cloud), and a
-        #: readable name of their origin, for the picker and the config screen.
+        #: The config profile the settings came from ("" with a clouds.yaml cloud), and the
+        #: clouds.yaml cloud ("" with a profile): what the picker marks as current.
         self.profile = profile
-        self.source = source
+        self.cloud = cloud
         self.demo = demo
         self._transport = transport
         self._startup_warnings = list(startup_warnings or [])
-        self.session = self._new_session()
+        self.store = ImageStore()
+        self.session = CloudSession(
+            settings, cache, ask_password=self._ask_password, transport=transport
+        )
         wanted = theme or self.ui_prefs.get("theme") or DEFAULT_THEME
         self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
         keymap = self.ui_prefs.get("keymap")
         if isinstance(keymap, dict):
             self.set_keymap({str(k): str(v) for k, v in keymap.items()})
 
-    def _new_session(self) -> CloudSession:
-        return CloudSession(self.settings, self.cache, transport=self._transport)
+    @property
+    def settings(self) -> Settings:
+        return self.session.settings
 
     async def on_mount(self) -> None:
-        from tui.app.screens.config import ConfigScreen
-        from tui.app.screens.main import MainScreen
-
         with contextlib.suppress(NotImplementedError, RuntimeError):
             # A lost terminal (closed SSH session) ends the app cleanly instead of spinning.
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
         for warning in self._startup_warnings:
             self.notify(warning, severity="warning", markup=False)
-        await self.push_screen(MainScreen())
-        if self.settings.problems():
-            await self.push_screen(ConfigScreen(first_run=True))
+        settings = self.settings
+        usable = not settings.problems() or self.session.cached_token() is not None
+        await self.push_screen(
+            MainScreen(
+                self.store,
+                self.session,
+                read_only=self.read_only,
+                refresh_seconds=self.refresh_seconds,
+                context_hint=context_hint(settings),
+                load_at_start=usable,
+            )
+        )
+        if settings.problems():
+            self._open_config(first_run=True)
 
     async def on_unmount(self) -> None:
         await self.session.aclose()
 
-    # ------------------------------------------------------------ settings
+    def _main_screen(self) -> MainScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
 
-    async def apply_settings(self, settings: Settings) -> None:
-        """Switch to new settings: a new session; the main screen reloads."""
-        old = self.session
-        self.settings = settings
-        self.session = self._new_session()
+    async def _switch(self, session: CloudSession) -> None:
+        """Use ``session`` from now on; the main screen lists anew."""
+        old, self.session = self.session, session
+        main = self._main_screen()
+        if main is not None:
+            main.use_session(session, context_hint(session.settings))
         await old.aclose()
-        from tui.app.screens.main import MainScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, MainScreen):
-                screen.settings_changed()
 
     def watch_theme(self, theme: str) -> None:
         """Remember a theme picked in the command palette for the next start."""
@@ -128,66 +165,141 @@ class ImshareApp(App[int]):
             return
         self.ui_prefs["theme"] = theme
         if self.config_path is not None:
-            from tui.settings.config_file import save_ui_prefs
+            config_file.save_ui_prefs(self.config_path, self.ui_prefs)
 
-            save_ui_prefs(self.config_path, self.ui_prefs)
+    # ----------------------------------------------------------------- login
+
+    async def _ask_password(self, problem: str) -> str | None:
+        """The session's ``ask_password``: a dialog, answered with the password or None."""
+        settings = self.settings
+        answer: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+
+        def done(value: str | None) -> None:
+            if not answer.done():
+                answer.set_result(value)
+
+        screen = PasswordScreen(
+            settings.username,
+            settings.user_domain_name or settings.user_domain_id,
+            settings.project_label,
+            problem=problem,
+        )
+        await self.push_screen(screen, callback=done)
+        return await answer
+
+    async def test_login(self, settings: Settings) -> Token:
+        """Log in with ``settings`` without caching or keeping anything (Test connection)."""
+        async with CloudSession(settings, None, transport=self._transport) as session:
+            return await session.token(force_new=True)
 
     # -------------------------------------------------------------- actions
 
     def action_help(self) -> None:
-        from tui.app.screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.screen, read_only=self.read_only))
 
     def action_config(self) -> None:
-        from tui.app.screens.config import ConfigScreen
-
         if not isinstance(self.screen, ConfigScreen):
-            self.push_screen(ConfigScreen())
+            self._open_config()
 
-    async def ask_password(self, problem: str = "") -> bool:
-        """Ask for the password (from a worker); ``True`` once one is set for this session."""
-        from tui import logsetup
-        from tui.app.screens.prompts import PasswordScreen
+    def _open_config(
+        self, settings: Settings | None = None, *, first_run: bool = False, status: str = ""
+    ) -> None:
+        clouds: list[str] = []
+        with contextlib.suppress(ConfigError):  # a broken clouds.yaml keeps nobody out
+            clouds = clouds_yaml.list_clouds()
+        screen = ConfigScreen(
+            settings or self.settings,
+            test_login=self.test_login,
+            clouds=clouds,
+            import_cloud=clouds_yaml.settings_from_cloud,
+            environment=[name for name in os.environ if name.startswith("OS_")],
+            first_run=first_run,
+            status=status,
+        )
+        self.push_screen(screen, callback=self._config_saved)
 
-        if self.settings.uses_token:
-            # A password cannot help a token login: the token itself must be renewed.
-            self.notify(
-                (problem + " — " if problem else "")
-                + "The token given with OS_TOKEN / clouds.yaml was refused; get a new one.",
-                title="Login failed",
-                severity="error",
-                markup=False,
-                timeout=10,
+    async def _config_saved(self, settings: Settings | None) -> None:
+        """Write what the config screen returned, then use it; a failed write reopens it."""
+        if settings is None:
+            return
+        profile = self.profile or config_file.DEFAULT_PROFILE
+        try:
+            path = config_file.save(settings, self.config_path, profile=profile)
+        except (ConfigError, OSError) as error:
+            reason = error if isinstance(error, ConfigError) else f"cannot write it: {error}"
+            self._open_config(settings, status=f"Not saved: {reason}")
+            return
+        self.profile, self.cloud = profile, ""
+        self.notify(f"Saved {path}", timeout=3, markup=False)
+        await self._switch(self.session.with_settings(settings))
+
+    @work(exclusive=True, group="switch", exit_on_error=False, description="Switching")
+    async def action_switch_context(self) -> None:
+        choice = await self.push_screen_wait(
+            ContextPicker(self._picker_context(), self.session.list_projects)
+        )
+        if choice is not None:
+            await self._apply_choice(choice)
+
+    def _picker_context(self) -> PickerContext:
+        problem = ""
+        profiles: list[str] = []
+        clouds: list[str] = []
+        if not self.demo:  # the demo cloud has no config file or clouds of its own
+            try:
+                profiles = config_file.list_profiles(self.config_path)
+            except ConfigError as error:
+                problem = str(error)
+            try:
+                clouds = clouds_yaml.list_clouds()
+            except ConfigError as error:
+                problem = problem or str(error)
+        token = self.session.current_token
+        return PickerContext(
+            profiles=profiles,
+            clouds=clouds,
+            current_profile=self.profile if not self.cloud else "",
+            current_cloud=self.cloud,
+            current_project_id=token.project_id if token else "",
+            user=token.user_name if token else self.settings.username,
+            problem=problem,
+        )
+
+    async def _apply_choice(self, choice: PickerChoice) -> None:
+        if choice.kind == "project":
+            await self._switch(self.session.for_project(choice.value))
+            self.notify(f"Switched to project {choice.value}", timeout=3, markup=False)
+            return
+        try:
+            # An explicit switch means exactly that profile or cloud: the OS_* variables of
+            # the shell that started the app do not apply to it.
+            loaded = sources.load(
+                self.config_path,
+                environ={},
+                profile=choice.value if choice.kind == "profile" else None,
+                cloud=choice.value if choice.kind == "cloud" else None,
             )
-            return False
-
-        password = await self.push_screen_wait(PasswordScreen(self.settings, problem=problem))
-        if not password:
-            return False
-        logsetup.add_secret(password)
-        self.settings.password = password
-        self.password_from_prompt = True
-        return True
+        except ConfigError as error:
+            self.notify(str(error), title="Cannot switch", severity="error", markup=False)
+            return
+        self.profile, self.cloud = loaded.profile, loaded.cloud
+        await self._switch(self.session.with_settings(loaded.settings))
+        self.notify(f"Switched to {loaded.source}", timeout=3, markup=False)
 
     # --------------------------------------------------------- error funnel
 
-    def report_worker_failure(self, worker: Worker[Any]) -> None:
+    @on(WorkerFailed)
+    def on_worker_failed(self, message: WorkerFailed) -> None:
         """The last line of defence: a worker raised something it did not handle."""
-        if worker.state != WorkerState.ERROR:
-            return
-        error = worker.error
+        error = message.error
         if isinstance(error, ApiError):
             self.notify(error.summary, title="Cloud error", severity="error", markup=False)
             return
-        log.error("worker %s failed", worker.name, exc_info=error)
+        log.error("worker %s failed", message.worker_name, exc_info=error)
         self.notify(
             f"{type(error).__name__}: {error}. The app keeps running; see the log with --debug.",
             title="Unexpected error",
             severity="error",
             markup=False,
         )
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.report_worker_failure(event.worker)

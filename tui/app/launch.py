@@ -13,24 +13,13 @@ import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from tui import files, logsetup
 from tui.cloud.token_cache import TokenCache
 from tui.settings.config_file import DEFAULT_PROFILE
 from tui.settings.model import ConfigError, Settings
-from tui.settings.sources import load
-
-
-def demo_settings(credentials: dict[str, str]) -> Settings:
-    return Settings(
-        auth_url=credentials["OS_AUTH_URL"],
-        username=credentials["OS_USERNAME"],
-        password=credentials["OS_PASSWORD"],
-        user_domain_name=credentials["OS_USER_DOMAIN_NAME"],
-        project_name=credentials["OS_PROJECT_NAME"],
-        project_domain_name=credentials.get("OS_PROJECT_DOMAIN_NAME", ""),
-        region=credentials.get("OS_REGION_NAME", ""),
-    )
+from tui.settings.sources import apply_environment, load
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,8 +28,8 @@ def run(args: argparse.Namespace) -> int:
 
     with ExitStack() as stack:
         warnings: list[str] = []
-        ui_prefs: dict[str, object] = {}
-        profile, source = DEFAULT_PROFILE, "demo cloud"
+        ui_prefs: dict[str, Any] = {}
+        profile, cloud = DEFAULT_PROFILE, ""
         if getattr(args, "demo", False):
             from tui.democloud import DemoCloud
 
@@ -49,13 +38,13 @@ def run(args: argparse.Namespace) -> int:
             os.environ["IMSHARE_CONFIG_DIR"] = str(workdir)
             if getattr(args, "debug", False):
                 logsetup.configure(True, stderr=False)  # the log goes to the demo's own dir
-            cloud = DemoCloud(
+            demo = DemoCloud(
                 images=getattr(args, "demo_images", 300),
                 latency_ms=getattr(args, "demo_latency_ms", 0) or 0,
             )
-            cloud.start()
-            stack.callback(cloud.stop)
-            settings = demo_settings(cloud.credentials)
+            demo.start()
+            stack.callback(demo.stop)
+            settings: Settings = apply_environment(Settings(), demo.credentials)
             config_path = workdir / "config.toml"
         else:
             config_path = getattr(args, "config", None) or files.config_file()
@@ -69,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"imshare: {error}", file=sys.stderr)
                 return 2
             settings, ui_prefs, warnings = loaded.settings, loaded.ui, loaded.warnings
-            profile, source = loaded.profile, loaded.source
+            profile, cloud = loaded.profile, loaded.cloud
         logsetup.add_secret(settings.password)
         cache = TokenCache(files.token_cache_file())
         app = ImshareApp(
@@ -83,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             startup_warnings=warnings + cache.warnings,
             refresh_seconds=getattr(args, "refresh", None),
             profile=profile,
-            source=source,
+            cloud=cloud,
         )
         app.run(mouse=not getattr(args, "no_mouse", False))
         return app.return_code or 0

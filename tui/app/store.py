@@ -1,26 +1,31 @@
-"""The in-memory model behind the image table: views, filter, sort, marks and per-image state.
+"""Everything the app knows about the shares on screen, changed only through these methods.
 
-Kept free of Textual so it can be tested and benchmarked alone. The table renders only the
-visible slice of ``visible()``, so filtering 10,000 images costs one pass over a cached, sorted
-list rather than rebuilding widgets.
+The rows, the member records and their errors, the last failed decision of each image, the
+marks, the decisions in flight, the listing's state, and the view, filter and sort. Workers never
+touch it: they post messages, and the screen's handlers call the methods here. Kept free of
+Textual so it can be tested and benchmarked alone. The table renders only the visible slice of
+``visible()``, so filtering 10,000 images costs one pass over a cached, sorted list rather than
+rebuilding widgets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from tui.cloud.errors import ApiError
-from tui.cloud.models import ALL_STATUSES, Member, MemberStatus, SharedImage
+from tui.cloud.models import ALL_STATUSES, Decision, Member, MemberStatus, SharedImage
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
-class Column:
-    """A table column: its key, header, sort key letter (shift+letter) and how it sorts."""
+class TableColumn:
+    """A column of the app's table: its key, header, sort letter (shift+letter), sort order."""
 
     key: str
     label: str
@@ -28,23 +33,25 @@ class Column:
     sort_value: Callable[[SharedImage], Any]
 
 
-COLUMNS: tuple[Column, ...] = (
-    Column("name", "Name", "N", lambda i: (i.name.lower(), i.id)),
-    Column("status", "Status", "S", lambda i: (i.status.value if i.status else "", i.name.lower())),
-    Column("os", "OS", "O", lambda i: (i.os_version.lower(), i.name.lower())),
-    Column("size", "Size", "Z", lambda i: (i.size_bytes or 0, i.name.lower())),
-    Column("format", "Format", "F", lambda i: (i.disk_format, i.name.lower())),
-    Column("owner", "Owner", "W", lambda i: (i.owner, i.name.lower())),
-    Column("created", "Created", "C", lambda i: (i.created_at or _EPOCH, i.name.lower())),
+COLUMNS: tuple[TableColumn, ...] = (
+    TableColumn("name", "Name", "N", lambda i: (i.name.lower(), i.id)),
+    TableColumn(
+        "status", "Status", "S", lambda i: (i.status.value if i.status else "", i.name.lower())
+    ),
+    TableColumn("os", "OS", "O", lambda i: (i.os_version.lower(), i.name.lower())),
+    TableColumn("size", "Size", "Z", lambda i: (i.size_bytes or 0, i.name.lower())),
+    TableColumn("format", "Format", "F", lambda i: (i.disk_format, i.name.lower())),
+    TableColumn("owner", "Owner", "W", lambda i: (i.owner, i.name.lower())),
+    TableColumn("created", "Created", "C", lambda i: (i.created_at or _EPOCH, i.name.lower())),
 )
-COLUMN_BY_KEY: dict[str, Column] = {column.key: column for column in COLUMNS}
+COLUMN_BY_KEY: dict[str, TableColumn] = {column.key: column for column in COLUMNS}
 
 # The status views in key order: 1 Pending, 2 Accepted, 3 Rejected, 4 All (None).
 VIEWS: tuple[MemberStatus | None, ...] = (*ALL_STATUSES, None)
 
 
 def view_label(view: MemberStatus | None) -> str:
-    return view.value.capitalize() if view else "All"
+    return view.label if view else "All"
 
 
 class ImageStore:
@@ -52,10 +59,17 @@ class ImageStore:
 
     def __init__(self) -> None:
         self._images: dict[str, SharedImage] = {}
-        self.marked: set[str] = set()
-        self.errors: dict[str, ApiError] = {}
-        self.members: dict[str, Member] = {}
-        self.in_flight: dict[str, MemberStatus] = {}
+        self._marked: set[str] = set()
+        self._errors: dict[str, ApiError] = {}
+        self._members: dict[str, Member] = {}
+        self._member_errors: dict[str, ApiError] = {}
+        self._in_flight: dict[str, MemberStatus] = {}
+        #: A listing is running; the previous complete one (if any) stays on screen meanwhile.
+        self.listing = False
+        #: A complete listing has arrived since the last reset: a failure is then shown as
+        #: "showing the previous list", not in place of the list.
+        self.loaded_once = False
+        self.load_error: ApiError | None = None
         self.view: MemberStatus | None = MemberStatus.PENDING
         self.sort_key = "name"
         self.sort_reverse = False
@@ -69,7 +83,7 @@ class ImageStore:
         self._visible_texts: list[str] = []
         self._texts: dict[str, tuple[SharedImage, str]] = {}
 
-    # ------------------------------------------------------------------ data
+    # ------------------------------------------------------------ read access
 
     def __len__(self) -> int:
         return len(self._images)
@@ -77,53 +91,39 @@ class ImageStore:
     def ids(self) -> set[str]:
         return set(self._images)
 
+    def get(self, image_id: str) -> SharedImage | None:
+        return self._images.get(image_id)
+
+    @property
+    def marked(self) -> AbstractSet[str]:
+        return self._marked
+
+    @property
+    def errors(self) -> Mapping[str, ApiError]:
+        """The last failed decision of each image, until it succeeds or the image is gone."""
+        return MappingProxyType(self._errors)
+
+    @property
+    def members(self) -> Mapping[str, Member]:
+        return MappingProxyType(self._members)
+
+    @property
+    def member_errors(self) -> Mapping[str, ApiError]:
+        return MappingProxyType(self._member_errors)
+
+    @property
+    def in_flight(self) -> Mapping[str, MemberStatus]:
+        return MappingProxyType(self._in_flight)
+
+    @property
+    def deciding(self) -> bool:
+        return bool(self._in_flight)
+
     def visible_all(self) -> list[SharedImage]:
         """Every image, sorted as the table is, regardless of view and filter."""
         rows = list(self._images.values())
         rows.sort(key=COLUMN_BY_KEY[self.sort_key].sort_value, reverse=self.sort_reverse)
         return rows
-
-    def get(self, image_id: str) -> SharedImage | None:
-        return self._images.get(image_id)
-
-    def add(self, images: Iterable[SharedImage]) -> None:
-        """Add or update images (a page of a listing)."""
-        for image in images:
-            self._images[image.id] = image
-        self._invalidate()
-
-    def replace_all(self, images: Iterable[SharedImage]) -> None:
-        """Swap in a complete listing; state of images that are gone is dropped."""
-        self._images = {image.id: image for image in images}
-        keep = self._images.keys()
-        self._texts = {k: v for k, v in self._texts.items() if k in keep}
-        self.marked &= keep
-        self.errors = {k: v for k, v in self.errors.items() if k in keep}
-        self.members = {k: v for k, v in self.members.items() if k in keep}
-        self._invalidate()
-
-    def set_status(self, image_id: str, status: MemberStatus, member: Member | None = None) -> None:
-        """Record a decision the cloud confirmed."""
-        image = self._images.get(image_id)
-        if image is None:
-            return
-        self._images[image_id] = image.with_status(status)
-        self.errors.pop(image_id, None)
-        if member is not None:
-            known = self.members.get(image_id)
-            if member.created_at is None and known is not None and known.created_at is not None:
-                # The batch API's results carry no member record times; keep what we knew.
-                member = replace(member, created_at=known.created_at)
-            if member.created_at is not None:
-                self.members[image_id] = member
-            else:
-                self.members.pop(image_id, None)  # fetched again when the pane shows it
-        self._invalidate()
-
-    def remove(self, image_id: str) -> None:
-        self._images.pop(image_id, None)
-        self.marked.discard(image_id)
-        self._invalidate()
 
     def counts(self) -> dict[MemberStatus | None, int]:
         result: dict[MemberStatus | None, int] = dict.fromkeys(VIEWS, 0)
@@ -132,6 +132,102 @@ class ImageStore:
                 result[image.status] += 1
         result[None] = len(self._images)
         return result
+
+    # ---------------------------------------------------------------- listing
+
+    def reset(self) -> None:
+        """Forget everything about the shares (another project or cloud is being shown)."""
+        self._images = {}
+        self._texts = {}
+        self._marked.clear()
+        self._errors.clear()
+        self._members.clear()
+        self._member_errors.clear()
+        self._in_flight.clear()
+        self.listing = False
+        self.loaded_once = False
+        self.load_error = None
+        self._invalidate()
+
+    def begin_listing(self) -> None:
+        self.listing = True
+        self.load_error = None
+
+    def add_partial(self, images: Iterable[SharedImage]) -> None:
+        """Rows of a first listing still arriving: shown before the rest comes in."""
+        for image in images:
+            self._images[image.id] = image
+        self._invalidate()
+
+    def finish_listing(self, images: Iterable[SharedImage]) -> None:
+        """Swap in a complete listing; state of images that are gone is dropped."""
+        self._images = {image.id: image for image in images}
+        keep = self._images.keys()
+        self._texts = {k: v for k, v in self._texts.items() if k in keep}
+        self._marked &= keep
+        self._errors = {k: v for k, v in self._errors.items() if k in keep}
+        self._members = {k: v for k, v in self._members.items() if k in keep}
+        self._member_errors = {k: v for k, v in self._member_errors.items() if k in keep}
+        self.listing = False
+        self.loaded_once = True
+        self._invalidate()
+
+    def fail_listing(self, error: ApiError) -> None:
+        """The listing failed: what was shown stays, and the error is remembered for display."""
+        self.listing = False
+        self.load_error = error
+
+    # ---------------------------------------------------------- member records
+
+    def set_member(self, image_id: str, member: Member) -> None:
+        self._members[image_id] = member
+        self._member_errors.pop(image_id, None)
+
+    def set_member_error(self, image_id: str, error: ApiError) -> None:
+        self._member_errors[image_id] = error
+
+    def forget_members(self) -> None:
+        """Member records are read again (a refresh: someone may have decided meanwhile)."""
+        self._members.clear()
+        self._member_errors.clear()
+
+    # -------------------------------------------------------------- decisions
+
+    def start_decision(self, image_ids: Iterable[str], status: MemberStatus) -> None:
+        for image_id in image_ids:
+            self._in_flight[image_id] = status
+
+    def apply_decision(self, decision: Decision) -> None:
+        """Record one outcome: a confirmed decision moves the row; a failed one stays marked."""
+        self._in_flight.pop(decision.image_id, None)
+        if decision.ok:
+            self._set_status(decision.image_id, decision.status, decision.member)
+            self._marked.discard(decision.image_id)
+        elif decision.error is not None and decision.image_id in self._images:
+            self._errors[decision.image_id] = decision.error
+            self._marked.add(decision.image_id)
+
+    def end_decision(self, image_ids: Iterable[str]) -> None:
+        """The run is over: nothing of it is in flight any more (also after a cancel)."""
+        for image_id in image_ids:
+            self._in_flight.pop(image_id, None)
+
+    def _set_status(self, image_id: str, status: MemberStatus, member: Member | None) -> None:
+        image = self._images.get(image_id)
+        if image is None:
+            return
+        self._images[image_id] = image.with_status(status)
+        self._errors.pop(image_id, None)
+        if member is not None:
+            known = self._members.get(image_id)
+            if member.created_at is None and known is not None and known.created_at is not None:
+                # The batch API's results carry no member record times; keep what we knew.
+                member = replace(member, created_at=known.created_at)
+            if member.created_at is not None:
+                self._members[image_id] = member
+            else:
+                self._members.pop(image_id, None)  # fetched again when the pane shows it
+        self._invalidate()
 
     # ------------------------------------------------------- view, filter, sort
 
@@ -209,26 +305,31 @@ class ImageStore:
     # ------------------------------------------------------------------ marks
 
     def toggle_mark(self, image_id: str) -> None:
-        if image_id in self.marked:
-            self.marked.discard(image_id)
+        if image_id in self._marked:
+            self._marked.discard(image_id)
         elif image_id in self._images:
-            self.marked.add(image_id)
+            self._marked.add(image_id)
+
+    def unmark(self, image_ids: Iterable[str]) -> None:
+        self._marked.difference_update(image_ids)
 
     def mark_visible(self) -> int:
         ids = [image.id for image in self.visible()]
-        self.marked.update(ids)
+        self._marked.update(ids)
         return len(ids)
 
     def clear_marks(self) -> int:
-        count = len(self.marked)
-        self.marked.clear()
+        count = len(self._marked)
+        self._marked.clear()
         return count
 
     def marked_images(self) -> list[SharedImage]:
         """Marked images in the current display order, then any marked outside the view."""
-        shown = [image for image in self.visible() if image.id in self.marked]
+        shown = [image for image in self.visible() if image.id in self._marked]
         shown_ids = {image.id for image in shown}
         rest = [
-            self._images[i] for i in sorted(self.marked) if i not in shown_ids and i in self._images
+            self._images[i]
+            for i in sorted(self._marked)
+            if i not in shown_ids and i in self._images
         ]
         return shown + rest

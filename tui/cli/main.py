@@ -1,64 +1,29 @@
-"""The ``imshare`` command: the TUI by default, subcommands for scripts.
+"""The ``imshare`` command: argument parsing and the entry point; the TUI by default.
 
-Scripts must start fast, so nothing here imports Textual: the app (``tui.launch``) and the demo
-cloud (``tui.democloud.cli``) are imported only when their command runs.
-
-Exit codes: 0 success; 1 the cloud refused or failed (one stderr line per failed image);
-2 usage or configuration errors (including "no password and nobody to ask"); 3 ``list
---exit-code`` found pending shares; 130 Ctrl-C.
+Scripts must start fast, so nothing here imports Textual: the app (``tui.app.launch``) and the
+demo cloud (``tui.democloud.cli``) are imported only when their command runs. What each command
+does lives in :mod:`tui.cli.commands`; the exit codes are listed there.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import copy
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from datetime import UTC
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tui import __version__, files, logsetup
-from tui.cli.output import (
-    DEFAULT_LIST,
-    FORMATS,
-    Row,
-    UnknownColumn,
-    column_names,
-    render_list,
-    render_show,
-    resolve,
-)
+from tui import __version__, logsetup
+from tui.cli import commands
+from tui.cli.commands import EXIT_PENDING, PROG, CliExit, err
+from tui.cli.output import DEFAULT_LIST, FORMATS, column_names
 from tui.cloud.errors import ApiError
-from tui.cloud.models import ALL_STATUSES, Member, MemberStatus, SharedImage, Token
-from tui.cloud.session import CloudSession, Decision, PasswordRequired
-from tui.cloud.token_cache import TokenCache
-from tui.settings.model import ConfigError, Settings
-from tui.settings.sources import LoadedConfig, load
+from tui.cloud.session import PasswordRequired
 
 log = logging.getLogger("imshare.cli")
 
-PROG = "imshare"
 STATUS_CHOICES = ("pending", "accepted", "rejected", "all")
-EXIT_PENDING = 3
-_VERBS = {
-    MemberStatus.ACCEPTED: "accepted",
-    MemberStatus.REJECTED: "rejected",
-    MemberStatus.PENDING: "pending",
-}
-
-
-class CliExit(Exception):
-    """Stop with ``code`` after printing ``message`` (if any) to stderr."""
-
-    def __init__(self, code: int, message: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -256,310 +221,12 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
 
 
-# ----------------------------------------------------------------------------- output
-
-
-def _sorted(images: list[SharedImage]) -> list[SharedImage]:
-    return sorted(images, key=lambda image: (image.name, image.id))
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
-
-
-def _out(text: str = "") -> None:
-    print(text, flush=True)
-
-
-def _err(text: str) -> None:
-    print(f"{PROG}: {text}", file=sys.stderr, flush=True)
-
-
-# ----------------------------------------------------------------------------- context
-
-
-@dataclass(slots=True)
-class Context:
-    args: argparse.Namespace
-    loaded: LoadedConfig
-    cache: TokenCache
-    warned: set[str] = field(default_factory=set)
-
-    @property
-    def settings(self) -> Settings:
-        return self.loaded.settings
-
-    def flush_warnings(self) -> None:
-        for warning in (*self.loaded.warnings, *self.cache.warnings):
-            if warning not in self.warned:
-                self.warned.add(warning)
-                _err(f"warning: {warning}")
-
-
-def _load_context(args: argparse.Namespace) -> Context:
-    try:
-        loaded = load(
-            args.config,
-            profile=getattr(args, "profile", None),
-            cloud=getattr(args, "os_cloud", None),
-        )
-    except ConfigError as exc:
-        raise CliExit(2, str(exc)) from None
-    logsetup.add_secret(loaded.settings.password)
-    log.debug("config %s: %r", loaded.path, loaded.settings)
-    context = Context(args=args, loaded=loaded, cache=TokenCache(files.token_cache_file()))
-    context.flush_warnings()
-    return context
-
-
-def _require_usable(context: Context) -> None:
-    problems = context.settings.problems()
-    if problems:
-        lines = "\n".join(f"  - {problem}" for problem in problems)
-        source = context.loaded.source or f"config file {context.loaded.path}"
-        raise CliExit(
-            2,
-            f"the configuration cannot be used ({source}, then OS_* variables):\n{lines}",
-        )
-
-
-def _stdin_is_tty() -> bool:
-    try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _ask_password(context: Context) -> None:
-    """Ask on the terminal, or stop with exit 2 when nobody can be asked."""
-    settings = context.settings
-    if not _stdin_is_tty():
-        raise CliExit(
-            2,
-            "no cached token and no password: set OS_PASSWORD, or run `imshare login` in a "
-            "terminal first",
-        )
-    import getpass
-
-    who = f"{settings.username}@{settings.user_domain_name}"
-    try:
-        password = getpass.getpass(f"Password for {who} ({settings.project_label}): ")
-    except EOFError:
-        raise CliExit(2, "no password given") from None
-    if not password:
-        raise CliExit(2, "no password given")
-    logsetup.add_secret(password)
-    settings.password = password
-
-
-async def _ensure_token(session: CloudSession, context: Context, *, force: bool = False) -> Token:
-    """A usable token, asking for the password once if the cache has none."""
-    if force and context.settings.needs_password:
-        _ask_password(context)
-    try:
-        token = await session.token(force_new=force)
-    except PasswordRequired:
-        _ask_password(context)
-        token = await session.token(force_new=force)
-    logsetup.add_secret(token.value)
-    return token
-
-
-_VAULT_CODES = {"IMG.0182", "IMG.0184", "IMG.0188", "IMG.0193"}
-
-
-def _failure_summary(decision: Decision) -> str:
-    """The error's summary without the "accepting <id>: " prefix the line already shows."""
-    error = decision.error
-    if error is None:
-        return "the cloud did not confirm the decision"
-    head, sep, rest = error.message.partition(": ")
-    if sep and head.endswith(decision.image_id):
-        error = copy.copy(error)
-        error.message = rest
-    return error.summary
-
-
-CommandFn = Callable[[CloudSession, Context], Coroutine[Any, Any, int]]
-
-
-def _with_session(context: Context, body: CommandFn) -> int:
-    _require_usable(context)
-
-    async def run() -> int:
-        async with CloudSession(context.settings, context.cache) as session:
-            try:
-                return await body(session, context)
-            finally:
-                context.flush_warnings()
-
-    return asyncio.run(run())
-
-
-# ----------------------------------------------------------------------------- commands
-
-
-def _statuses(choice: str) -> tuple[MemberStatus, ...]:
-    return ALL_STATUSES if choice == "all" else (MemberStatus(choice),)
-
-
-def _output_format(args: argparse.Namespace) -> str:
-    fmt = "json" if args.json else args.format
-    try:
-        resolve(args.columns)  # a typo is a usage error before any network call
-    except UnknownColumn as error:
-        raise CliExit(2, str(error)) from None
-    return fmt
-
-
-async def _cmd_list(session: CloudSession, context: Context) -> int:
-    args = context.args
-    fmt = _output_format(args)
-    await _ensure_token(session, context)
-    images = _sorted(await session.list_shared(_statuses(args.status)))
-    if images or fmt in ("json", "csv"):
-        _out(render_list([Row(image) for image in images], fmt, args.columns))
-    if not images and fmt == "table":
-        which = "" if args.status == "all" else f"{args.status} "
-        _err(f"no {which}shares")
-    if args.exit_code and any(image.status is MemberStatus.PENDING for image in images):
-        return EXIT_PENDING
-    return 0
-
-
-async def _cmd_show(session: CloudSession, context: Context) -> int:
-    args = context.args
-    fmt = _output_format(args)
-    await _ensure_token(session, context)
-    image_task = asyncio.ensure_future(session.get_image(args.image_id))
-    member_task = asyncio.ensure_future(session.get_member(args.image_id))
-    try:
-        image = await image_task
-    except BaseException:
-        member_task.cancel()
-        await asyncio.gather(member_task, return_exceptions=True)
-        raise
-    member: Member | None
-    try:
-        member = await member_task
-    except ApiError as error:
-        if error.status != 404:
-            raise
-        member = None
-        token = session.current_token
-        project = token.project_id if token else "?"
-        _err(f"warning: {args.image_id} is not shared with project {project}")
-    if member is not None:
-        image = image.with_status(member.status)
-    _out(render_show(Row(image, member), fmt, args.columns))
-    return 0
-
-
-def _decide(status: MemberStatus) -> CommandFn:
-    async def run(session: CloudSession, context: Context) -> int:
-        args = context.args
-        await _ensure_token(session, context)
-        image_ids = list(dict.fromkeys(args.image_ids))
-        verb = _VERBS[status]
-
-        def report(decision: Decision) -> None:
-            if decision.ok:
-                _out(f"{verb} {decision.image_id}")
-            else:
-                _err(f"{decision.image_id}: {_failure_summary(decision)}")
-
-        decisions = await session.set_status_many(
-            image_ids,
-            status,
-            vault_id=getattr(args, "vault_id", "") or "",
-            concurrency=args.concurrency,
-            on_progress=report,
-            use_batch=None if getattr(args, "batch", True) else False,
-        )
-        failed = [d for d in decisions if not d.ok]
-        if failed and len(image_ids) > 1:
-            _err(f"{len(failed)} of {len(image_ids)} failed")
-        vault_codes = {d.error.code for d in failed if d.error} & _VAULT_CODES
-        if vault_codes and status is MemberStatus.ACCEPTED:
-            if args.vault_id:
-                _err(
-                    f"the vault given with --vault-id ({args.vault_id}) was refused: pass the "
-                    "id of an existing CBR server-backup vault with enough capacity, in this "
-                    "project and region"
-                )
-            else:
-                _err(
-                    "full-ECS images can only be accepted with --vault-id V, the id of a CBR "
-                    "server-backup vault with enough capacity"
-                )
-        return 1 if failed else 0
-
-    return run
-
-
-async def _cmd_login(session: CloudSession, context: Context) -> int:
-    token = await _ensure_token(session, context, force=True)
-    project = (
-        f"{token.project_name} ({token.project_id})" if token.project_name else token.project_id
-    )
-    expires = token.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    _out(f"logged in as {token.user_name}@{token.domain_name}")
-    _out(f"project: {project}")
-    _out(f"image endpoint: {token.image_endpoint}")
-    _out(f"token expires: {expires} (in {_duration(token.seconds_left())})")
-    return 0
-
-
-def _cmd_logout(context: Context) -> int:
-    settings = context.settings
-    dropped = context.cache.drop(settings.cache_key())
-    context.flush_warnings()
-    domain = settings.user_domain_name or settings.user_domain_id or "?"
-    who = "the OS_TOKEN user" if settings.uses_token else f"{settings.username or '?'}@{domain}"
-    where = settings.project_label or "?"
-    if dropped:
-        _out(f"logged out: dropped the cached token of {who} for project {where}")
-    else:
-        _out(f"no cached token for {who} in project {where}")
-    return 0
-
-
-def _cmd_locate(args: argparse.Namespace) -> int:
-    from tui.settings import clouds_yaml
-
-    config = args.config or files.config_file()
-    _out(f"config:      {config}")
-    _out(f"token cache: {files.token_cache_file()}")
-    _out(f"log file:    {files.log_file()}")
-    try:
-        found = clouds_yaml.read_files()
-    except ConfigError as error:
-        _err(f"warning: {error}")
-    else:
-        _out(f"clouds.yaml: {found.clouds_path or '(none found)'}")
-        if found.secure_path:
-            _out(f"secure.yaml: {found.secure_path}")
-    return 0
-
-
 # ----------------------------------------------------------------------------- entry
 
 
 def _run_tui(args: argparse.Namespace) -> int:
     from tui.app.launch import run
 
-    # The app loads its settings through tui.config.load(), which honours these variables;
-    # this process is the app's own, so setting them is how the flags reach it.
-    if args.os_cloud and args.profile:
-        raise CliExit(2, "--os-cloud and --profile cannot be combined")
-    if args.os_cloud:
-        os.environ.pop("IMSHARE_PROFILE", None)
-        os.environ["OS_CLOUD"] = args.os_cloud
-    elif args.profile:
-        os.environ.pop("OS_CLOUD", None)
-        os.environ["IMSHARE_PROFILE"] = args.profile
     return int(run(args) or 0)
 
 
@@ -576,23 +243,15 @@ def _run_demo_server(extra: list[str]) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "locate":
-        return _cmd_locate(args)
+        return commands.locate(args)
     if args.command == "serve":
         from tui.app import serve
 
         return serve.run(args)
-    context = _load_context(args)
+    context = commands.load_context(args)
     if args.command == "logout":
-        return _cmd_logout(context)
-    commands: dict[str, CommandFn] = {
-        "list": _cmd_list,
-        "show": _cmd_show,
-        "accept": _decide(MemberStatus.ACCEPTED),
-        "reject": _decide(MemberStatus.REJECTED),
-        "pending": _decide(MemberStatus.PENDING),
-        "login": _cmd_login,
-    }
-    return _with_session(context, commands[args.command])
+        return commands.logout(context)
+    return commands.with_session(context, commands.COMMANDS[args.command])
 
 
 def _usage_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
@@ -621,14 +280,14 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(args)
     except CliExit as stop:
         if stop.message:
-            _err(stop.message)
+            err(stop.message)
         return stop.code
     except PasswordRequired as error:
-        _err(f"{error.message}: set OS_PASSWORD, or run `imshare login` in a terminal")
+        err(f"{error.message}: set OS_PASSWORD, or run `imshare login` in a terminal")
         return 2
     except ApiError as error:
         log.debug("failed: %r", error)
-        _err(error.summary)
+        err(error.summary)
         return 1
     except KeyboardInterrupt:
         print(file=sys.stderr)

@@ -17,11 +17,10 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from tui import formatting
 from tui.cloud.models import Member, SharedImage, iso_utc
+from tui.formatting import human_size, printable, short_id, table_time
 
 FORMATS = ("table", "json", "csv", "value")
 
@@ -38,28 +37,12 @@ class Row:
         return self.image.status.value if self.image.status else None
 
 
-# ----------------------------------------------------------------------------- text helpers
+def _size(size: int | None) -> str:
+    return human_size(size, unknown="-")
 
 
-def human_size(size: int | None) -> str:
-    """``42949672960`` -> ``40.0 GiB``; unknown -> ``-``."""
-    return formatting.human_size(size, unknown="-")
-
-
-def when(value: datetime | None, *, seconds: bool = False) -> str:
-    if value is None:
-        return "-"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
-
-
-iso = iso_utc
-
-
-def short(project_id: str) -> str:
-    return project_id[:8] if len(project_id) > 8 else project_id or "-"
-
-
-one_line = formatting.printable
+def _owner(project_id: str) -> str:
+    return short_id(project_id, unknown="-")
 
 
 def os_type(image: SharedImage) -> str:
@@ -71,7 +54,7 @@ def os_type(image: SharedImage) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Column:
+class OutputColumn:
     """One column: its display name, JSON key, compact table header and two renderings."""
 
     name: str
@@ -84,13 +67,13 @@ class Column:
 
 
 def _text(get: Callable[[Row], str]) -> Callable[[Row], str]:
-    return lambda row: one_line(get(row)) or "-"
+    return lambda row: printable(get(row)) or "-"
 
 
-COLUMNS: tuple[Column, ...] = (
-    Column("ID", "id", "ID", lambda r: r.image.id, lambda r: r.image.id),
-    Column("Name", "name", "NAME", _text(lambda r: r.image.name), lambda r: r.image.name),
-    Column(
+COLUMNS: tuple[OutputColumn, ...] = (
+    OutputColumn("ID", "id", "ID", lambda r: r.image.id, lambda r: r.image.id),
+    OutputColumn("Name", "name", "NAME", _text(lambda r: r.image.name), lambda r: r.image.name),
+    OutputColumn(
         "Status",
         "status",
         "STATUS",
@@ -98,52 +81,54 @@ COLUMNS: tuple[Column, ...] = (
         lambda r: r.status,
         aliases=("Member Status",),
     ),
-    Column(
+    OutputColumn(
         "OS Version",
         "os_version",
         "OS",
         _text(lambda r: r.image.os_version),
         lambda r: r.image.os_version,
     ),
-    Column("OS Type", "os_type", "OS TYPE", lambda r: os_type(r.image), lambda r: r.image.os_type),
-    Column(
+    OutputColumn(
+        "OS Type", "os_type", "OS TYPE", lambda r: os_type(r.image), lambda r: r.image.os_type
+    ),
+    OutputColumn(
         "Platform",
         "platform",
         "PLATFORM",
         _text(lambda r: r.image.platform),
         lambda r: r.image.platform,
     ),
-    Column(
+    OutputColumn(
         "Size",
         "size_bytes",
         "SIZE",
-        lambda r: human_size(r.image.size_bytes),
+        lambda r: _size(r.image.size_bytes),
         lambda r: r.image.size_bytes,
         right=True,
     ),
-    Column(
+    OutputColumn(
         "Disk Format",
         "disk_format",
         "FORMAT",
         lambda r: r.image.disk_format or "-",
         lambda r: r.image.disk_format,
     ),
-    Column(
+    OutputColumn(
         "Container Format",
         "container_format",
         "CONTAINER",
         lambda r: r.image.container_format or "-",
         lambda r: r.image.container_format,
     ),
-    Column(
+    OutputColumn(
         "Project",
         "owner",
         "OWNER",
-        lambda r: short(r.image.owner),
+        lambda r: _owner(r.image.owner),
         lambda r: r.image.owner,
         aliases=("Owner",),
     ),
-    Column(
+    OutputColumn(
         "Min Disk",
         "min_disk_gb",
         "MIN DISK",
@@ -151,7 +136,7 @@ COLUMNS: tuple[Column, ...] = (
         lambda r: r.image.min_disk_gb,
         right=True,
     ),
-    Column(
+    OutputColumn(
         "Min RAM",
         "min_ram_mb",
         "MIN RAM",
@@ -159,21 +144,21 @@ COLUMNS: tuple[Column, ...] = (
         lambda r: r.image.min_ram_mb,
         right=True,
     ),
-    Column(
+    OutputColumn(
         "Image Status",
         "image_status",
         "IMAGE STATUS",
         lambda r: r.image.image_status or "-",
         lambda r: r.image.image_status,
     ),
-    Column(
+    OutputColumn(
         "Visibility",
         "visibility",
         "VISIBILITY",
         lambda r: r.image.visibility or "-",
         lambda r: r.image.visibility,
     ),
-    Column(
+    OutputColumn(
         "Full-ECS",
         "whole_image",
         "FULL-ECS",
@@ -181,42 +166,42 @@ COLUMNS: tuple[Column, ...] = (
         lambda r: r.image.whole_image,
         aliases=("Whole Image",),
     ),
-    Column(
+    OutputColumn(
         "Tags",
         "tags",
         "TAGS",
-        lambda r: ", ".join(one_line(t) for t in r.image.tags) or "-",
+        lambda r: ", ".join(printable(t) for t in r.image.tags) or "-",
         lambda r: list(r.image.tags),
     ),
-    Column(
+    OutputColumn(
         "Created At",
         "created_at",
         "CREATED",
-        lambda r: when(r.image.created_at),
-        lambda r: iso(r.image.created_at),
+        lambda r: table_time(r.image.created_at),
+        lambda r: iso_utc(r.image.created_at),
     ),
-    Column(
+    OutputColumn(
         "Updated At",
         "updated_at",
         "UPDATED",
-        lambda r: when(r.image.updated_at),
-        lambda r: iso(r.image.updated_at),
+        lambda r: table_time(r.image.updated_at),
+        lambda r: iso_utc(r.image.updated_at),
     ),
-    Column(
+    OutputColumn(
         "Shared At",
         "shared_at",
         "SHARED",
-        lambda r: when(r.member.created_at) if r.member else "-",
-        lambda r: iso(r.member.created_at) if r.member else None,
+        lambda r: table_time(r.member.created_at) if r.member else "-",
+        lambda r: iso_utc(r.member.created_at) if r.member else None,
     ),
-    Column(
+    OutputColumn(
         "Decided At",
         "decided_at",
         "DECIDED",
-        lambda r: when(r.member.updated_at) if r.member else "-",
-        lambda r: iso(r.member.updated_at) if r.member else None,
+        lambda r: table_time(r.member.updated_at) if r.member else "-",
+        lambda r: iso_utc(r.member.updated_at) if r.member else None,
     ),
-    Column(
+    OutputColumn(
         "Description",
         "description",
         "DESCRIPTION",
@@ -241,7 +226,7 @@ def _norm(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
-_BY_NAME: dict[str, Column] = {}
+_BY_NAME: dict[str, OutputColumn] = {}
 for _column in COLUMNS:
     for _alias in (_column.name, _column.key, _column.label, *_column.aliases):
         _BY_NAME.setdefault(_norm(_alias), _column)
@@ -255,10 +240,12 @@ def column_names() -> list[str]:
     return [column.name for column in COLUMNS]
 
 
-def resolve(names: Sequence[str] | None, default: Sequence[str] = DEFAULT_LIST) -> list[Column]:
+def resolve(
+    names: Sequence[str] | None, default: Sequence[str] = DEFAULT_LIST
+) -> list[OutputColumn]:
     """The columns ``-c`` asked for, in that order (default: ``default``)."""
     wanted = list(names) if names else list(default)
-    columns: list[Column] = []
+    columns: list[OutputColumn] = []
     for name in wanted:
         column = _BY_NAME.get(_norm(name))
         if column is None:
@@ -280,11 +267,11 @@ def _plain(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return ",".join(one_line(str(v)) for v in value)
-    return one_line(str(value))
+        return ",".join(printable(str(v)) for v in value)
+    return printable(str(value))
 
 
-def render_table(rows: Sequence[Row], columns: Sequence[Column]) -> str:
+def render_table(rows: Sequence[Row], columns: Sequence[OutputColumn]) -> str:
     """An aligned table, one image per line, under a header."""
     header = [column.label for column in columns]
     body = [[column.human(row) for column in columns] for row in rows]
@@ -299,7 +286,7 @@ def render_table(rows: Sequence[Row], columns: Sequence[Column]) -> str:
     return "\n".join(lines)
 
 
-def render_json(rows: Sequence[Row], columns: Sequence[Column]) -> str:
+def render_json(rows: Sequence[Row], columns: Sequence[OutputColumn]) -> str:
     return json_array([{column.key: column.raw(row) for column in columns} for row in rows])
 
 
@@ -309,7 +296,7 @@ def _csv_value(value: Any) -> Any:
     return _plain(value)
 
 
-def render_csv(rows: Sequence[Row], columns: Sequence[Column]) -> str:
+def render_csv(rows: Sequence[Row], columns: Sequence[OutputColumn]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
     writer.writerow([column.name for column in columns])
@@ -318,7 +305,7 @@ def render_csv(rows: Sequence[Row], columns: Sequence[Column]) -> str:
     return buffer.getvalue().rstrip("\n")
 
 
-def render_value(rows: Sequence[Row], columns: Sequence[Column]) -> str:
+def render_value(rows: Sequence[Row], columns: Sequence[OutputColumn]) -> str:
     """Space-separated values, one row per line, no header (like ``openstack -f value``)."""
     return "\n".join(" ".join(_plain(column.raw(row)) for column in columns) for row in rows)
 
@@ -377,13 +364,13 @@ def format_details(image: SharedImage, member: Member | None) -> str:
     status = member.status.value if member else (image.status.value if image.status else "-")
     pairs: list[tuple[str, str]] = [
         ("id", image.id),
-        ("name", one_line(image.name)),
+        ("name", printable(image.name)),
         ("status", status),
         ("owner", image.owner or "-"),
-        ("os", one_line(image.os_version) or "-"),
+        ("os", printable(image.os_version) or "-"),
         ("os type", os_type(image)),
         ("platform", image.platform or "-"),
-        ("size", human_size(image.size_bytes)),
+        ("size", _size(image.size_bytes)),
         ("disk format", image.disk_format or "-"),
         ("container format", image.container_format or "-"),
         ("min disk", f"{image.min_disk_gb} GB" if image.min_disk_gb is not None else "-"),
@@ -393,12 +380,12 @@ def format_details(image: SharedImage, member: Member | None) -> str:
         ("full-ECS image", "yes (accepting needs --vault-id)" if image.whole_image else "no"),
         ("encrypted", "yes" if image.encrypted else "no"),
         ("features", ", ".join(image.features) or "-"),
-        ("tags", ", ".join(one_line(t) for t in image.tags) or "-"),
-        ("description", one_line(image.description) or "-"),
-        ("created", when(image.created_at, seconds=True)),
-        ("updated", when(image.updated_at, seconds=True)),
-        ("shared with you", when(member.created_at, seconds=True) if member else "-"),
-        ("last decided", when(member.updated_at, seconds=True) if member else "-"),
+        ("tags", ", ".join(printable(t) for t in image.tags) or "-"),
+        ("description", printable(image.description) or "-"),
+        ("created", table_time(image.created_at, seconds=True)),
+        ("updated", table_time(image.updated_at, seconds=True)),
+        ("shared with you", table_time(member.created_at, seconds=True) if member else "-"),
+        ("last decided", table_time(member.updated_at, seconds=True) if member else "-"),
     ]
     width = max(len(key) for key, _ in pairs)
     return "\n".join(f"{key + ':':<{width + 1}} {value}" for key, value in pairs)

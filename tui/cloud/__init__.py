@@ -1,8 +1,9 @@
 """The API layer: IAM tokens, the token cache and IMS image sharing. Never imports Textual."""
 
 from tui.cloud.errors import ApiError
-from tui.cloud.models import ALL_STATUSES, Member, MemberStatus, SharedImage, Token
-from tui.cloud.session import CloudSession, Decision, PasswordRequired, RetryPolicy
+from tui.cloud.http import RetryPolicy
+from tui.cloud.models import ALL_STATUSES, Decision, Member, MemberStatus, SharedImage, Token
+from tui.cloud.session import CloudSession, PasswordRequired
 from tui.cloud.token_cache import TokenCache
 
 __all__ = [

@@ -42,10 +42,10 @@ def _project_scope(settings: Settings) -> dict[str, Any]:
     return {"name": settings.project_name, "domain": domain}
 
 
-def password_body(settings: Settings) -> dict[str, Any]:
+def password_body(settings: Settings, password: str) -> dict[str, Any]:
     user: dict[str, Any] = {
         "name": settings.username,
-        "password": settings.password,
+        "password": password,
         "domain": _domain(settings.user_domain_name, settings.user_domain_id),
     }
     return {
@@ -66,8 +66,9 @@ def token_body(settings: Settings) -> dict[str, Any]:
     }
 
 
-def auth_body(settings: Settings) -> dict[str, Any]:
-    return token_body(settings) if settings.uses_token else password_body(settings)
+def auth_body(settings: Settings, password: str) -> dict[str, Any]:
+    """The body of ``POST /v3/auth/tokens``; ``password`` is the session's, not the settings'."""
+    return token_body(settings) if settings.uses_token else password_body(settings, password)
 
 
 def image_endpoint_from_catalog(catalog: Any, region: str) -> str:

@@ -1,4 +1,7 @@
-"""OTC's batch decision API: one PUT for many images, then poll the job (ims-api.md §3).
+"""OTC's batch decision API: one PUT for many images, then poll the job.
+
+IMS API reference: ims_apis/image_sharing/updating_the_sharing_status_for_images.rst and
+ims_apis/image_jobs/querying_the_status_of_an_asynchronous_job.rst.
 
 ``PUT {ims}/v1/cloudimages/members`` ``{"images", "project_id", "status", "vault_id"?}``
 answers 200 ``{"job_id"}``, which only means "the task was delivered"; the outcome comes from
@@ -7,8 +10,9 @@ answers 200 ``{"job_id"}``, which only means "the task was delivered"; the outco
 ``success``/``fail``). Case is ignored everywhere here.
 
 Only ``accepted`` and ``rejected`` exist in the batch API. A cloud without it (plain Glance:
-404/405, or a 400 that is not an IMS ``IMG.*`` error) is remembered per session and every later
-decision goes one PUT per image. When the job fails, cannot be read or does not finish in time,
+404/405, or a 400 that is not an IMS ``IMG.*`` error) raises ``BatchNotOffered``; the session
+remembers that and decides how to fall back. When the job fails, cannot be read or does not
+finish in time,
 each image not confirmed by the job has its member record read back before a failure is
 reported: a decision is never claimed that the cloud did not make, and never reported failed
 when the cloud made it.
@@ -17,21 +21,15 @@ when the cloud made it.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from tui.cloud.errors import ApiError
-from tui.cloud.models import Member, MemberStatus, parse_timestamp
-
-if TYPE_CHECKING:
-    from tui.cloud.session import CloudSession, Decision, ProgressCallback
-
-log = logging.getLogger("imshare.cloud")
+from tui.cloud.models import Decision, Member, MemberStatus, parse_timestamp
 
 BATCH_PATH = "/v1/cloudimages/members"
 JOB_PATH = "/v1/{project_id}/jobs/{job_id}"
@@ -39,17 +37,27 @@ BATCH_STATUSES = (MemberStatus.ACCEPTED, MemberStatus.REJECTED)
 #: Images per job. IMS documents no limit; a cloud that refuses a large body makes that chunk
 #: fall back to one PUT per image, so this only needs to be reasonable.
 MAX_IMAGES_PER_JOB = 100
-#: Polling: no interval is documented (ims-api.md §3.2), so start at half a second, back off to
+#: Polling: IMS documents no interval, so start at half a second, back off to
 #: one second, and give up waiting after ``JOB_TIMEOUT`` seconds (then read the images back).
 POLL_INTERVAL = 0.5
 MAX_POLL_INTERVAL = 1.0
 JOB_TIMEOUT = 120.0
 
-_VERBS = {MemberStatus.ACCEPTED: "accepting", MemberStatus.REJECTED: "rejecting"}
-
 
 class BatchNotOffered(Exception):
     """The cloud has no batch member API (plain Glance, or an IMS without it)."""
+
+
+class BatchClient(Protocol):
+    """What a batch run needs from the session: authenticated calls, a member read, a pause."""
+
+    async def call(
+        self, method: str, path: str, *, json_body: dict[str, Any] | None = None, action: str
+    ) -> dict[str, Any]: ...
+
+    async def get_member(self, image_id: str) -> Member: ...
+
+    async def pause(self, seconds: float) -> None: ...
 
 
 @dataclass(slots=True)
@@ -108,89 +116,38 @@ def not_offered(error: ApiError) -> bool:
     return error.status == 400 and not error.code.upper().startswith("IMG.")
 
 
-def wants_batch(
-    session: CloudSession, image_ids: Sequence[str], status: MemberStatus, use_batch: bool | None
-) -> bool:
-    """``use_batch`` None: the batch API for two or more images when the cloud may offer it."""
-    if status not in BATCH_STATUSES or use_batch is False or session.batch_offered is False:
-        return False
-    return bool(image_ids) and (use_batch is True or len(set(image_ids)) >= 2)
-
-
-async def decide_in_batches(
-    session: CloudSession,
-    image_ids: Sequence[str],
-    status: MemberStatus,
-    *,
-    vault_id: str,
-    concurrency: int,
-    on_progress: ProgressCallback | None,
-) -> list[Decision]:
-    """Decide through batch jobs; chunks the cloud refuses go one PUT per image."""
-    unique = list(dict.fromkeys(image_ids))
-    chunks = [
-        unique[start : start + MAX_IMAGES_PER_JOB]
-        for start in range(0, len(unique), MAX_IMAGES_PER_JOB)
-    ]
-
-    async def run(chunk: list[str]) -> list[Decision]:
-        try:
-            return await _decide_chunk(
-                session,
-                chunk,
-                status,
-                vault_id=vault_id,
-                concurrency=concurrency,
-                on_progress=on_progress,
-            )
-        except BatchNotOffered:
-            session.batch_offered = False
-            log.info("the cloud offers no batch member API; one request per image")
-        except ApiError as error:
-            log.info("batch request refused (%s); one request per image", error.summary)
-        return await session._set_status_each(
-            chunk, status, vault_id=vault_id, concurrency=concurrency, on_progress=on_progress
-        )
-
-    by_id: dict[str, Decision] = {}
-    for decisions in await asyncio.gather(*(run(chunk) for chunk in chunks)):
-        by_id.update((decision.image_id, decision) for decision in decisions)
-    return [by_id[image_id] for image_id in image_ids]
-
-
-async def _decide_chunk(
-    session: CloudSession,
+async def decide_chunk(
+    client: BatchClient,
+    project_id: str,
     image_ids: list[str],
     status: MemberStatus,
     *,
     vault_id: str,
     concurrency: int,
-    on_progress: ProgressCallback | None,
+    on_progress: Callable[[Decision], None] | None,
+    poll_interval: float = POLL_INTERVAL,
+    timeout: float = JOB_TIMEOUT,
 ) -> list[Decision]:
-    from tui.cloud.session import Decision
+    """Decide ``image_ids`` (at most ``MAX_IMAGES_PER_JOB``) in one job of ``project_id``.
 
-    verb = _VERBS[status]
-    token = await session.token()
-    body: dict[str, Any] = {
-        "images": image_ids,
-        "project_id": token.project_id,
-        "status": status.value,
-    }
+    Raises ``BatchNotOffered`` when the cloud has no batch API, ``ApiError`` when it refused
+    the request; otherwise every image gets a ``Decision``, also passed to ``on_progress``.
+    """
+    verb = status.doing
+    body: dict[str, Any] = {"images": image_ids, "project_id": project_id, "status": status.value}
     if vault_id:
         body["vault_id"] = vault_id
+    action = f"{verb} {len(image_ids)} images"
     try:
-        data = await session._call(
-            "PUT", BATCH_PATH, json_body=body, what=f"{verb} {len(image_ids)} images"
-        )
+        data = await client.call("PUT", BATCH_PATH, json_body=body, action=action)
     except ApiError as error:
         if not_offered(error):
             raise BatchNotOffered() from error
         raise
     job_id = _text(data.get("job_id"))
     if not job_id:
-        raise ApiError(f"{verb} {len(image_ids)} images: the batch answer has no job_id")
-    session.batch_offered = True
-    job, trouble = await _wait_for_job(session, token.project_id, job_id)
+        raise ApiError("the batch answer has no job_id", action=action)
+    job, trouble = await _wait_for_job(client, project_id, job_id, poll_interval, timeout)
 
     decided_at = (job.end_time if job else None) or datetime.now(UTC)
     decisions: dict[str, Decision] = {}
@@ -207,7 +164,7 @@ async def _decide_chunk(
             result.status == "success" if result else job is not None and (job.status == "SUCCESS")
         )
         if confirmed:
-            member = Member(image_id, token.project_id, status, None, decided_at)
+            member = Member(image_id, project_id, status, None, decided_at)
             report(Decision(image_id, status, member=member))
         else:
             unconfirmed.append(image_id)
@@ -218,7 +175,7 @@ async def _decide_chunk(
         result = job.results.get(image_id) if job else None
         async with gate:
             try:
-                member = await session.get_member(image_id)
+                member = await client.get_member(image_id)
                 read_error: ApiError | None = None
             except ApiError as error:
                 member, read_error = None, error
@@ -238,25 +195,29 @@ async def _decide_chunk(
 
 
 async def _wait_for_job(
-    session: CloudSession, project_id: str, job_id: str
+    client: BatchClient, project_id: str, job_id: str, poll_interval: float, timeout: float
 ) -> tuple[JobState | None, str]:
     """Poll until the job ends: ``(last job state, why the wait stopped early or "")``."""
     path = JOB_PATH.format(project_id=quote(project_id, safe=""), job_id=quote(job_id, safe=""))
-    deadline = time.monotonic() + session.batch_timeout
-    interval = min(session.batch_poll_interval, MAX_POLL_INTERVAL)
+    # Both clocks bound the wait: the real one (slow polls add up) and the sum of the pauses
+    # (so the number of polls is bounded even where pauses are instant, as in tests).
+    deadline = time.monotonic() + timeout
+    interval = min(poll_interval, MAX_POLL_INTERVAL)
+    paused = 0.0
     job: JobState | None = None
     while True:
-        await session._sleep(interval)
+        await client.pause(interval)
+        paused += interval
         try:
-            data = await session._call("GET", path, what=f"checking job {job_id}")
+            data = await client.call("GET", path, action=f"checking job {job_id}")
         except ApiError as error:
             return job, f"the job {job_id} could not be read ({error.summary})"
         job = parse_job(data, job_id)
         if job.finished:
             return job, ""
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or paused >= timeout:
             return job, (
-                f"the job {job_id} did not finish within {session.batch_timeout:g}s "
+                f"the job {job_id} did not finish within {timeout:g}s "
                 f"(still {job.status or 'unknown'})"
             )
         interval = min(interval * 1.5, MAX_POLL_INTERVAL)
@@ -271,25 +232,28 @@ def _failure(
     member: Member | None,
     read_error: ApiError | None,
 ) -> ApiError:
+    action = f"{verb} {image_id}"
     gone = read_error is not None and read_error.status in (403, 404)
     if result is not None and result.status != "success":
         message = result.message or (job.fail_reason if job else "") or "the job reported a failure"
         # The read-back's 404/403 says the same as IMG.0027 and keeps the HTTP status in view.
         status = read_error.status if read_error is not None and gone else 0
-        return ApiError(f"{verb} {image_id}: {message}", status=status, code=result.code)
+        return ApiError(message, status=status, code=result.code, action=action)
     if read_error is not None and gone:
         return read_error
     still = f"; the image is still {member.status}" if member is not None else ""
     if trouble:
         return ApiError(
-            f"{verb} {image_id}: {trouble}{still}",
+            f"{trouble}{still}",
             hint="The cloud may still apply it: refresh in a minute and check the image.",
             retryable=True,
+            action=action,
         )
     if job is not None and job.status == "FAIL":
         reason = job.fail_reason or "the job failed"
-        return ApiError(f"{verb} {image_id}: {reason}{still}", code=job.error_code)
+        return ApiError(f"{reason}{still}", code=job.error_code, action=action)
     return ApiError(
-        f"{verb} {image_id}: the cloud did not confirm the decision{still}",
+        f"the cloud did not confirm the decision{still}",
         hint="Refresh and check the image's status.",
+        action=action,
     )

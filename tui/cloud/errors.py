@@ -1,7 +1,7 @@
 """One error type for everything that can go wrong talking to the cloud.
 
 The UI and the CLI show ``ApiError`` and nothing else: an httpx exception or a raw body never
-reaches the user. The body parser knows every shape of ims-api.md §4 (Keystone, Glance/WebOb,
+reaches the user. The body parser knows every shape clouds send (Keystone, Glance/WebOb,
 OTC ``IMG.*``, gateway ``error_code/error_msg``, plain text, HTML).
 """
 
@@ -10,7 +10,11 @@ from __future__ import annotations
 import html
 import json
 import re
+import ssl
 from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
 
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
@@ -20,7 +24,8 @@ _H1 = re.compile(r"<h1>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
 # A cloud message longer than this is cut: it is shown in one toast line or one stderr line.
 MAX_MESSAGE = 300
 
-# OTC IMS / IAM codes with a hint that names what to do (ims-api.md §1.6, §4.3).
+# OTC IMS / IAM codes with a hint that names what to do (the error-code appendices of the OTC
+# IMS and IAM API references, api-ref/source/error_codes.rst and appendix/error_codes.rst).
 _CODE_HINTS: dict[str, str] = {
     "IMG.0026": "Your user lacks the ims:images:get/ims:images:share permissions; ask an admin.",
     "IMG.0027": "The image no longer exists or is no longer shared with you; refresh the list.",
@@ -71,8 +76,11 @@ class ApiError(Exception):
     """A failed cloud call, carrying what the user needs to understand and act on it.
 
     ``status`` is the HTTP status (0 when no response arrived), ``code`` the cloud's own code
-    (``IMG.0027``, ``IAM.0062``, ``403 Forbidden``...), ``message`` the cloud's text and ``hint``
-    one line saying what to do.
+    (``IMG.0027``, ``IAM.0062``, ``403 Forbidden``...), ``message`` the cloud's text (or ours
+    when no answer came), ``hint`` one line saying what to do, and ``action`` what imshare was
+    doing ("listing pending images", "accepting 1bc…"). The error travels up unchanged: the
+    action is a field of its own, never glued into the message, so a caller that already names
+    the image shows ``reason`` and one that does not shows ``summary``.
     """
 
     def __init__(
@@ -83,17 +91,22 @@ class ApiError(Exception):
         code: str = "",
         hint: str = "",
         retryable: bool = False,
+        action: str = "",
     ) -> None:
         self.status = status
         self.code = code
         self.message = message
         self.hint = hint or _hint_for(code, status)
         self.retryable = retryable
-        super().__init__(self.summary)
+        self.action = action
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.summary
 
     @property
-    def summary(self) -> str:
-        """One line: status/code, message and hint, for stderr and toasts."""
+    def reason(self) -> str:
+        """One line without the action: status/code, message and hint."""
         head = ""
         if self.status:
             head = str(self.status)
@@ -108,8 +121,16 @@ class ApiError(Exception):
             text += f" — {self.hint}"
         return text
 
+    @property
+    def summary(self) -> str:
+        """One line for stderr and toasts: what was being done, then ``reason``."""
+        return f"{self.action}: {self.reason}" if self.action else self.reason
+
     def __repr__(self) -> str:
-        return f"ApiError(status={self.status}, code={self.code!r}, message={self.message!r})"
+        return (
+            f"ApiError(status={self.status}, code={self.code!r}, message={self.message!r}, "
+            f"action={self.action!r})"
+        )
 
     @property
     def is_throttled(self) -> bool:
@@ -117,15 +138,13 @@ class ApiError(Exception):
 
     @classmethod
     def from_response(
-        cls, status: int, body: bytes, content_type: str = "", *, context: str = ""
+        cls, status: int, body: bytes, content_type: str = "", *, action: str = ""
     ) -> ApiError:
         """Parse whatever error body the cloud, a gateway or a proxy sent."""
         code, message = parse_error_body(body, content_type)
         if not message:
             message = _default_message(status)
-        if context:
-            message = f"{context}: {message}"
-        error = cls(message, status=status, code=code)
+        error = cls(message, status=status, code=code, action=action)
         error.retryable = status in (429, 500, 502, 503, 504) or error.is_throttled
         return error
 
@@ -215,3 +234,64 @@ def _from_html(text: str) -> str:
         body_text = body_text[len(title) :].strip()
     joined = f"{title}: {body_text}" if title and body_text else title or body_text
     return clean_text(f"(HTML error page) {joined}")
+
+
+def describe_host(url: str) -> str:
+    """``host:port`` of ``url``, as messages name a server."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}{':' + str(parts.port) if parts.port else ''}"
+
+
+def transport_error(exc: Exception, url: str, *, action: str = "") -> ApiError:
+    """What a request that got no response (or a TLS alert after the handshake) means."""
+    where = describe_host(url)
+    if isinstance(exc, ssl.SSLError):
+        return ApiError(
+            f"the TLS connection to {where} failed: {exc.reason or exc}",
+            hint="Check the client certificate and key (OS_CERT / OS_KEY) and the CA bundle.",
+            action=action,
+        )
+    if isinstance(exc, httpx.ConnectTimeout):
+        return ApiError(
+            f"connecting to {where} timed out",
+            hint="Check the URL, your network, VPN or HTTPS_PROXY.",
+            retryable=True,
+            action=action,
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return ApiError(
+            f"{where} did not answer in time",
+            hint="The cloud is slow or unreachable; retry later.",
+            retryable=True,
+            action=action,
+        )
+    if isinstance(exc, httpx.ConnectError):
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            return ApiError(
+                f"TLS certificate of {where} could not be verified",
+                hint="Set the CA bundle (OS_CACERT / cacert) for this cloud.",
+                action=action,
+            )
+        # Refused connections and unknown hosts do not heal in seconds: say so at once.
+        return ApiError(
+            f"cannot connect to {where}",
+            hint="Check the URL, your network, VPN or HTTPS_PROXY.",
+            action=action,
+        )
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return ApiError(
+            f"the connection to {where} was dropped mid-response",
+            hint="The network or the cloud is flaky; retry.",
+            retryable=True,
+            action=action,
+        )
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return ApiError(
+            f"invalid URL {url!r}", hint="Check the auth URL and IMS endpoint.", action=action
+        )
+    return ApiError(
+        f"network error talking to {where}: {type(exc).__name__}",
+        hint="Check your network and retry.",
+        retryable=True,
+        action=action,
+    )

@@ -1,13 +1,21 @@
-"""The one httpx client a session uses: TLS settings, timeouts, proxies, a shared pool.
+"""The one httpx client a session uses, and what every request shares: retries and decoding.
 
 Connection reuse matters (TLS handshakes dominate short calls), so every call of a session goes
 through one ``AsyncClient``. Proxies come from ``HTTPS_PROXY``/``NO_PROXY`` (``trust_env``).
+Retries are bounded, with exponential backoff and jitter, honouring ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import random
 import ssl
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -18,6 +26,10 @@ from tui.settings.model import Settings
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 MAX_CONNECTIONS = 16
+
+# What a request can raise besides a response: httpx's errors, and TLS alerts that arrive after
+# the handshake (a server refusing a missing client certificate under TLS 1.3) as ssl.SSLError.
+TRANSPORT_ERRORS = (httpx.HTTPError, ssl.SSLError)
 
 
 def tls_verify(settings: Settings) -> ssl.SSLContext | bool:
@@ -61,3 +73,60 @@ def build_client(
         trust_env=True,
         follow_redirects=False,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounded retries: at most ``attempts`` tries, waits capped at ``max_delay`` seconds."""
+
+    attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 30.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        ceiling = min(self.max_delay, self.base_delay * (2**attempt))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds (a number or an HTTP date), or None when absent or odd."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        # "nan" and "inf" parse as floats; a wait must be a real, bounded number.
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
+        return None
+
+
+def decode_json(response: httpx.Response, action: str) -> dict[str, Any]:
+    """The body as a JSON object, or a retryable ``ApiError`` saying it was not one."""
+    try:
+        data = json.loads(response.content)
+    except ValueError:
+        raise ApiError(
+            "the cloud sent a malformed response",
+            status=response.status_code,
+            hint="Retry; if it persists the cloud or a proxy is misbehaving.",
+            retryable=True,
+            action=action,
+        ) from None
+    if not isinstance(data, dict):
+        raise ApiError(
+            "the cloud sent an unexpected response",
+            status=response.status_code,
+            retryable=True,
+            action=action,
+        )
+    return data

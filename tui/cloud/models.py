@@ -7,16 +7,23 @@ inconsistent (OTC sends numbers and booleans as strings, timestamps come in seve
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from tui.cloud.errors import ApiError
 from tui.settings.model import parse_bool
 
 
 class MemberStatus(StrEnum):
-    """The recipient project's decision on one shared image (Glance member status)."""
+    """The recipient project's decision on one shared image (Glance member status).
+
+    Each status also carries the words every surface uses for it, so the CLI, the table, the
+    toasts and the session's messages say the same thing: ``label`` (a view's title),
+    ``verb`` (what the user asks for: "accept"), ``doing`` ("accepting", while it runs) and
+    ``done`` ("accepted", once the cloud confirmed it).
+    """
 
     PENDING = "pending"
     ACCEPTED = "accepted"
@@ -30,6 +37,30 @@ class MemberStatus(StrEnum):
             raise ValueError(
                 f"unknown member status {value!r}: use pending, accepted or rejected"
             ) from None
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    @property
+    def verb(self) -> str:
+        return _WORDS[self][0]
+
+    @property
+    def doing(self) -> str:
+        return _WORDS[self][1]
+
+    @property
+    def done(self) -> str:
+        return _WORDS[self][2]
+
+
+# (verb, doing, done) of each status; "pending" is a reset, not a decision of its own.
+_WORDS: dict[str, tuple[str, str, str]] = {
+    "pending": ("reset to pending", "resetting", "reset to pending"),
+    "accepted": ("accept", "accepting", "accepted"),
+    "rejected": ("reject", "rejecting", "rejected"),
+}
 
 
 ALL_STATUSES: tuple[MemberStatus, ...] = (
@@ -142,17 +173,15 @@ class SharedImage:
     description: str = ""
     image_type: str = ""
     whole_image: bool = False
-    backup_id: str = ""
     virtual_env_type: str = ""
     hw_firmware_type: str = ""
     protected: bool = False
     encrypted: bool = False
     features: tuple[str, ...] = ()
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def needs_vault(self) -> bool:
-        """Accepting a full-ECS image requires a CBR server-backup vault (ims-api.md §6.11)."""
+        """Accepting a full-ECS image requires a CBR server-backup vault (its ``vault_id``)."""
         return self.whole_image
 
     @property
@@ -161,8 +190,6 @@ class SharedImage:
         return f"{self.name}\n{self.id}\n{self.owner}\n{self.os_version}\n{self.platform}".lower()
 
     def with_status(self, status: MemberStatus | None) -> SharedImage:
-        from dataclasses import replace
-
         return replace(self, status=status)
 
     @classmethod
@@ -205,13 +232,11 @@ class SharedImage:
             description=description,
             image_type=_str(data.get("__imagetype")),
             whole_image=bool(parse_bool(data.get("__whole_image"))),
-            backup_id=_str(data.get("__backup_id")),
             virtual_env_type=_str(data.get("virtual_env_type")),
             hw_firmware_type=_str(data.get("hw_firmware_type")),
             protected=bool(parse_bool(data.get("protected"))),
             encrypted=bool(_str(data.get("__system__cmkid"))),
             features=tuple(features),
-            raw=data,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -266,6 +291,20 @@ class Member:
             "created_at": iso_utc(self.created_at),
             "updated_at": iso_utc(self.updated_at),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of one accept/reject/pending: confirmed by the cloud, or failed with why."""
+
+    image_id: str
+    status: MemberStatus
+    member: Member | None = None
+    error: ApiError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.member is not None and self.error is None
 
 
 @dataclass(frozen=True, slots=True)

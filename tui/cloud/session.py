@@ -1,5 +1,10 @@
 """CloudSession: every call the CLI and the app make to IAM and IMS goes through here.
 
+The session owns authentication: it reuses a cached token, logs in when none is left, and when a
+password is needed and none is configured it asks through the ``ask_password`` callback its
+owner gave it (the app shows a dialog, the CLI a terminal prompt); a password typed there stays
+in the session, never in the shared ``Settings``. A mistyped one is asked for again.
+
 One place decides retries. A 401 drops the cached token, re-authenticates once and repeats the
 call. Throttling (429, 503, ``IMG.0060``), 5xx, dropped connections and malformed bodies are
 retried with bounded exponential backoff and jitter, honouring ``Retry-After``; every call here is
@@ -11,25 +16,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import math
-import random
-import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import httpx
 
+from tui import logsetup
 from tui.cloud import batch
-from tui.cloud.auth import auth_body, projects_url, token_from_response, tokens_url
-from tui.cloud.errors import ApiError
-from tui.cloud.http import build_client
-from tui.cloud.models import ALL_STATUSES, Member, MemberStatus, SharedImage, Token
+from tui.cloud.auth import auth_body, projects_url, strip_version, token_from_response, tokens_url
+from tui.cloud.errors import ApiError, describe_host, transport_error
+from tui.cloud.http import (
+    TRANSPORT_ERRORS,
+    RetryPolicy,
+    build_client,
+    decode_json,
+    retry_after,
+)
+from tui.cloud.models import ALL_STATUSES, Decision, Member, MemberStatus, SharedImage, Token
 from tui.cloud.token_cache import TokenCache
 from tui.settings.model import Settings, sends_password_in_clear
 
@@ -44,9 +51,14 @@ MAX_PAGES = 10_000
 # share the one event loop); the pages after it are full size again.
 FIRST_PAGE_LIMIT = 100
 
+#: Asked when a password is needed: gets a line saying why ("" the first time, the login
+#: error after a wrong password) and returns the password, or None when the user declined.
+AskPassword = Callable[[str], Awaitable[str | None]]
+ProgressCallback = Callable[[Decision], None]
+
 
 class PasswordRequired(ApiError):
-    """No usable cached token and no password: the caller must ask the user for one."""
+    """No usable cached token and no password, and nobody could be asked (or they declined)."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -55,63 +67,12 @@ class PasswordRequired(ApiError):
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Bounded retries: at most ``attempts`` tries, waits capped at ``max_delay`` seconds."""
-
-    attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    max_retry_after: float = 30.0
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_retry_after)
-        ceiling = min(self.max_delay, self.base_delay * (2**attempt))
-        return random.uniform(ceiling / 2, ceiling)
-
-
 @dataclass(slots=True)
 class SessionStats:
     token_requests: int = 0
     requests: int = 0
     retries: int = 0
     reauthentications: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The outcome of one accept/reject/pending: confirmed by the cloud, or failed with why."""
-
-    image_id: str
-    status: MemberStatus
-    member: Member | None = None
-    error: ApiError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.member is not None and self.error is None
-
-
-ProgressCallback = Callable[[Decision], None]
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        # "nan" and "inf" parse as floats; a wait must be a real, bounded number.
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError, IndexError, OverflowError, OSError):
-        return None
 
 
 def _with_limit(path: str, old: int, new: int) -> str:
@@ -126,98 +87,35 @@ def _with_limit(path: str, old: int, new: int) -> str:
     return f"{base}?{urlencode(pairs)}"
 
 
-def _describe(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.hostname}{':' + str(parts.port) if parts.port else ''}"
-
-
-# What a request can raise besides a response: httpx's errors, and TLS alerts that arrive after
-# the handshake (a server refusing a missing client certificate under TLS 1.3) as ssl.SSLError.
-TRANSPORT_ERRORS = (httpx.HTTPError, ssl.SSLError)
-
-
-def _transport_error(exc: Exception, url: str) -> ApiError:
-    where = _describe(url)
-    if isinstance(exc, ssl.SSLError):
-        return ApiError(
-            f"the TLS connection to {where} failed: {exc.reason or exc}",
-            hint="Check the client certificate and key (OS_CERT / OS_KEY) and the CA bundle.",
-        )
-    if isinstance(exc, httpx.ConnectTimeout):
-        return ApiError(
-            f"connecting to {where} timed out",
-            hint="Check the URL, your network, VPN or HTTPS_PROXY.",
-            retryable=True,
-        )
-    if isinstance(exc, httpx.TimeoutException):
-        return ApiError(
-            f"{where} did not answer in time",
-            hint="The cloud is slow or unreachable; retry later.",
-            retryable=True,
-        )
-    if isinstance(exc, httpx.ConnectError):
-        text = str(exc)
-        if "CERTIFICATE_VERIFY_FAILED" in text:
-            return ApiError(
-                f"TLS certificate of {where} could not be verified",
-                hint="Set the CA bundle (OS_CACERT / cacert) for this cloud.",
-            )
-        # Refused connections and unknown hosts do not heal in seconds: say so at once.
-        return ApiError(
-            f"cannot connect to {where}",
-            hint="Check the URL, your network, VPN or HTTPS_PROXY.",
-        )
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-        return ApiError(
-            f"the connection to {where} was dropped mid-response",
-            hint="The network or the cloud is flaky; retry.",
-            retryable=True,
-        )
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return ApiError(f"invalid URL {url!r}", hint="Check the auth URL and IMS endpoint.")
-    return ApiError(
-        f"network error talking to {where}: {type(exc).__name__}",
-        hint="Check your network and retry.",
-        retryable=True,
-    )
-
-
-def _decode_json(response: httpx.Response, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(response.content)
-    except ValueError:
-        raise ApiError(
-            f"{what}: the cloud sent a malformed response",
-            status=response.status_code,
-            hint="Retry; if it persists the cloud or a proxy is misbehaving.",
-            retryable=True,
-        ) from None
-    if not isinstance(data, dict):
-        raise ApiError(
-            f"{what}: the cloud sent an unexpected response",
-            status=response.status_code,
-            retryable=True,
-        )
-    return data
-
-
-def _member_from(data: dict[str, Any], what: str) -> Member:
+def _member_from(data: dict[str, Any], action: str) -> Member:
     """A member record, or ``ApiError`` when the cloud's answer is not one."""
     try:
         return Member.from_api(data)
     except ValueError as exc:
         raise ApiError(
-            f"{what}: the cloud sent an unusable member record ({exc})",
+            f"the cloud sent an unusable member record ({exc})",
             hint="Refresh and check the image's status.",
             retryable=True,
+            action=action,
         ) from None
+
+
+def _same_login(a: Settings, b: Settings) -> bool:
+    """Whether a password for ``a`` is the password for ``b`` (same user at the same IAM)."""
+    return (a.auth_url.rstrip("/"), a.username, a.user_domain_name, a.user_domain_id) == (
+        b.auth_url.rstrip("/"),
+        b.username,
+        b.user_domain_name,
+        b.user_domain_id,
+    )
 
 
 class CloudSession:
     """A logged-in view of one project's image service.
 
     Use as ``async with CloudSession(settings, cache) as session:``. The session owns one httpx
-    client; it is cheap to keep open for the life of the app.
+    client; it is cheap to keep open for the life of the app. ``ask_password`` is called (at
+    most once at a time) when a login needs a password that is not configured.
     """
 
     def __init__(
@@ -225,6 +123,7 @@ class CloudSession:
         settings: Settings,
         cache: TokenCache | None = None,
         *,
+        ask_password: AskPassword | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -233,14 +132,20 @@ class CloudSession:
         self.cache = cache
         self.retry = retry or RetryPolicy()
         self.stats = SessionStats()
+        self._ask_password = ask_password
+        self._transport = transport
         self._sleep = sleep
         self._client = build_client(settings, transport)
+        self._password = settings.password
+        self._password_was_asked = False
+        self._declined = 0
         self._token: Token | None = None
         self._auth_lock = asyncio.Lock()
         # OTC's batch member API (tui.cloud.batch): None until a batch PUT tells.
         self.batch_offered: bool | None = None
         self.batch_poll_interval = batch.POLL_INTERVAL
         self.batch_timeout = batch.JOB_TIMEOUT
+        logsetup.add_secret(self._password)
 
     async def __aenter__(self) -> CloudSession:
         return self
@@ -250,6 +155,43 @@ class CloudSession:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    # -------------------------------------------------------------- switching
+
+    def with_settings(self, settings: Settings) -> CloudSession:
+        """A new session for ``settings`` that keeps this one's ways of working.
+
+        A password typed at a prompt goes along when the new settings are the same user at the
+        same IAM and carry none of their own, so switching profile or project asks nothing.
+        """
+        session = CloudSession(
+            settings,
+            self.cache,
+            ask_password=self._ask_password,
+            transport=self._transport,
+            retry=self.retry,
+            sleep=self._sleep,
+        )
+        if (
+            not settings.password
+            and not settings.uses_token
+            and _same_login(self.settings, settings)
+        ):
+            session._password = self._password
+            session._password_was_asked = self._password_was_asked
+        return session
+
+    def for_project(self, project_id: str) -> CloudSession:
+        """A session for another project of the same user.
+
+        With a password at hand it logs in to that project; without one it re-scopes the token
+        this session holds (Keystone's token method), so no password is asked for.
+        """
+        settings = replace(self.settings, project_id=project_id, project_name="")
+        token = self._token
+        if not self._password and not settings.uses_token and token is not None:
+            settings = replace(settings, auth_type="token", token=token.value)
+        return self.with_settings(settings)
 
     # ----------------------------------------------------------------- tokens
 
@@ -270,15 +212,12 @@ class CloudSession:
         if self.settings.region and token.region and token.region != self.settings.region:
             return None
         if self.settings.ims_endpoint:
-            from dataclasses import replace
-
-            from tui.cloud.auth import strip_version
-
             token = replace(token, image_endpoint=strip_version(self.settings.ims_endpoint))
         return token
 
     async def token(self, *, force_new: bool = False) -> Token:
         """A fresh project-scoped token: memory, then the cache file, then IAM."""
+        declined = self._declined
         async with self._auth_lock:
             if not force_new:
                 token = self.cached_token()
@@ -292,20 +231,36 @@ class CloudSession:
                     "the configuration is incomplete: " + "; ".join(problems),
                     hint="Fix it in the config screen, the config file or the OS_* variables.",
                 )
-            if self.settings.needs_password:
-                raise PasswordRequired()
-            token = await self._authenticate()
+            token = await self._log_in(declined)
             self._token = token
+            logsetup.add_secret(token.value)
             if self.cache is not None:
                 self.cache.put(self.settings.cache_key(), token)
             return token
 
-    def forget_token(self) -> bool:
-        """Drop the token from memory and from the cache file (``imshare logout``)."""
-        self._token = None
-        if self.cache is None:
-            return False
-        return self.cache.drop(self.settings.cache_key())
+    async def _log_in(self, declined: int) -> Token:
+        """Log in, asking for the password when none is at hand and again after a wrong one."""
+        problem = ""
+        while True:
+            if not self.settings.uses_token and not self._password:
+                # Calls that queued behind a prompt the user declined do not ask again.
+                if self._ask_password is None or self._declined != declined:
+                    raise PasswordRequired()
+                password = await self._ask_password(problem)
+                if not password:
+                    self._declined += 1
+                    raise PasswordRequired()
+                logsetup.add_secret(password)
+                self._password = password
+                self._password_was_asked = True
+            try:
+                return await self._authenticate()
+            except ApiError as error:
+                if error.status != 401 or not self._password_was_asked:
+                    raise
+                # A mistyped password: forget it and ask again, saying why.
+                self._password = ""
+                problem = error.summary
 
     async def _invalidate(self, rejected: Token) -> None:
         async with self._auth_lock:
@@ -320,8 +275,12 @@ class CloudSession:
     async def _authenticate(self) -> Token:
         settings = self.settings
         secret = "token" if settings.uses_token else "password"
+        action = "logging in"
         if sends_password_in_clear(settings.auth_url) and not settings.allow_insecure_http:
-            raise ApiError(f"refusing to send the {secret} over plain http:// to a remote host")
+            raise ApiError(
+                f"refusing to send the {secret} over plain http:// to a remote host",
+                action=action,
+            )
         url = tokens_url(settings.auth_url)
         attempt = 0
         while True:
@@ -330,11 +289,11 @@ class CloudSession:
             try:
                 response = await self._client.post(
                     url,
-                    json=auth_body(settings),
+                    json=auth_body(settings, self._password),
                     headers={"Content-Type": "application/json"},
                 )
             except TRANSPORT_ERRORS as exc:
-                error = _transport_error(exc, url)
+                error = transport_error(exc, url, action=action)
                 if error.retryable and attempt + 1 < self.retry.attempts:
                     attempt += 1
                     self.stats.retries += 1
@@ -348,13 +307,13 @@ class CloudSession:
                 (time.perf_counter() - started) * 1000,
             )
             if response.status_code in (200, 201):
-                body = _decode_json(response, "login")
+                body = decode_json(response, action)
                 return token_from_response(response.headers, body, settings)
             error = ApiError.from_response(
                 response.status_code,
                 response.content,
                 response.headers.get("Content-Type", ""),
-                context="login failed",
+                action="login failed",
             )
             if response.status_code == 401 and settings.uses_token:
                 error.hint = (
@@ -369,25 +328,30 @@ class CloudSession:
             if error.is_throttled and attempt + 1 < self.retry.attempts:
                 attempt += 1
                 self.stats.retries += 1
-                await self._sleep(self.retry.delay(attempt, _retry_after(response)))
+                await self._sleep(self.retry.delay(attempt, retry_after(response)))
                 continue
             raise error
 
     # ---------------------------------------------------------------- requests
 
-    async def _call(
+    async def pause(self, seconds: float) -> None:
+        """Wait between polls (the sleep tests replace)."""
+        await self._sleep(seconds)
+
+    async def call(
         self,
         method: str,
         path: str,
         *,
         json_body: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
-        what: str,
+        action: str,
         expect_body: bool = True,
     ) -> dict[str, Any]:
         """One IMS call with re-authentication and retries; returns the decoded JSON object.
 
         ``path`` is relative to the version-less image endpoint (``/v2/images...``) or absolute.
+        ``action`` says what the call is for; it travels with any ``ApiError``.
         """
         reauthenticated = False
         attempt = 0
@@ -396,6 +360,7 @@ class CloudSession:
             url = path if path.startswith(("http://", "https://")) else token.image_endpoint + path
             started = time.perf_counter()
             self.stats.requests += 1
+            wait_hint: float | None = None
             try:
                 response = await self._client.request(
                     method,
@@ -415,29 +380,29 @@ class CloudSession:
                 if 200 <= status < 300:
                     if not expect_body:
                         return {}
-                    return _decode_json(response, what)
+                    return decode_json(response, action)
                 error = ApiError.from_response(
-                    status, response.content, response.headers.get("Content-Type", ""), context=what
+                    status,
+                    response.content,
+                    response.headers.get("Content-Type", ""),
+                    action=action,
                 )
-                retry_after = _retry_after(response)
+                wait_hint = retry_after(response)
                 if status == 401 and not reauthenticated:
                     reauthenticated = True
                     self.stats.reauthentications += 1
-                    log.info("token rejected by %s; logging in again", _describe(url))
+                    log.info("token rejected by %s; logging in again", describe_host(url))
                     await self._invalidate(token)
                     continue
             except TRANSPORT_ERRORS as exc:
-                error = _transport_error(exc, url)
-                error.message = f"{what}: {error.message}"
-                retry_after = None
+                error = transport_error(exc, url, action=action)
             except ApiError as exc:  # malformed body of a 2xx
                 error = exc
-                retry_after = None
             if error.retryable and attempt + 1 < self.retry.attempts:
                 attempt += 1
                 self.stats.retries += 1
-                delay = self.retry.delay(attempt, retry_after)
-                log.info("%s: %s; retry %d in %.1fs", what, error.summary, attempt, delay)
+                delay = self.retry.delay(attempt, wait_hint)
+                log.info("%s; retry %d in %.1fs", error.summary, attempt, delay)
                 await self._sleep(delay)
                 continue
             raise error
@@ -502,16 +467,18 @@ class CloudSession:
             "member_status": status.value,
             "limit": first_limit,
         }
+        action = f"listing {status} images"
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             if path is None:
                 return
-            data = await self._call("GET", path, params=params, what=f"listing {status} images")
+            data = await self.call("GET", path, params=params, action=action)
             images = data.get("images")
             if not isinstance(images, list):
                 raise ApiError(
-                    f"listing {status} images: the response has no image list",
+                    "the response has no image list",
                     hint="The endpoint may not be an image service; check the IMS endpoint.",
+                    action=action,
                 )
             yield [
                 SharedImage.from_api(item, status)
@@ -527,7 +494,7 @@ class CloudSession:
                 # ``next`` repeats the first request's limit: ask for full pages from here.
                 path = _with_limit(path, first_limit, PAGE_LIMIT)
                 first_limit = PAGE_LIMIT
-        raise ApiError(f"listing {status} images: more than {MAX_PAGES} pages; giving up")
+        raise ApiError(f"more than {MAX_PAGES} pages; giving up", action=action)
 
     def _resolve_next(self, link: str) -> str:
         """``next`` is relative to the version-less root (``/v2/images?...``)."""
@@ -556,15 +523,15 @@ class CloudSession:
         return list(by_id.values())
 
     async def get_image(self, image_id: str) -> SharedImage:
-        data = await self._call(
-            "GET", f"/v2/images/{quote(image_id, safe='')}", what=f"reading image {image_id}"
+        data = await self.call(
+            "GET", f"/v2/images/{quote(image_id, safe='')}", action=f"reading image {image_id}"
         )
         return SharedImage.from_api(data, None)
 
     async def list_projects(self) -> list[tuple[str, str]]:
         """``(id, name)`` of every project the user may switch to (Keystone auth/projects)."""
-        data = await self._call(
-            "GET", projects_url(self.settings.auth_url), what="listing your projects"
+        data = await self.call(
+            "GET", projects_url(self.settings.auth_url), action="listing your projects"
         )
         projects = data.get("projects")
         if not isinstance(projects, list):
@@ -579,12 +546,13 @@ class CloudSession:
     async def get_member(self, image_id: str) -> Member:
         """Our member record: when the image was shared with us and when we last decided."""
         token = await self.token()
-        data = await self._call(
+        action = f"reading the share of {image_id}"
+        data = await self.call(
             "GET",
             f"/v2/images/{quote(image_id, safe='')}/members/{quote(token.project_id, safe='')}",
-            what=f"reading the share of {image_id}",
+            action=action,
         )
-        return _member_from(data, f"reading the share of {image_id}")
+        return _member_from(data, action)
 
     async def set_status(
         self, image_id: str, status: MemberStatus, *, vault_id: str = ""
@@ -595,10 +563,10 @@ class CloudSession:
         if vault_id:
             body["vault_id"] = vault_id
         path = f"/v2/images/{quote(image_id, safe='')}/members/{quote(token.project_id, safe='')}"
-        verb = {"accepted": "accepting", "rejected": "rejecting", "pending": "resetting"}[status]
+        action = f"{status.doing} {image_id}"
         try:
-            data = await self._call("PUT", path, json_body=body, what=f"{verb} {image_id}")
-            member = _member_from(data, f"{verb} {image_id}")
+            data = await self.call("PUT", path, json_body=body, action=action)
+            member = _member_from(data, action)
         except ApiError as error:
             if not error.retryable:
                 raise
@@ -610,8 +578,9 @@ class CloudSession:
             raise
         if member.status is not status:
             raise ApiError(
-                f"{verb} {image_id}: the cloud answered with status {member.status}",
+                f"the cloud answered with status {member.status}",
                 hint="Refresh and check the image's status.",
+                action=action,
             )
         return member
 
@@ -632,9 +601,8 @@ class CloudSession:
         offers it (``use_batch`` None: automatic; False: never; True: even for one image), one
         PUT per image with bounded concurrency otherwise (see :mod:`tui.cloud.batch`).
         """
-        if batch.wants_batch(self, image_ids, status, use_batch):
-            return await batch.decide_in_batches(
-                self,
+        if self._wants_batch(image_ids, status, use_batch):
+            return await self._decide_in_batches(
                 image_ids,
                 status,
                 vault_id=vault_id,
@@ -644,6 +612,61 @@ class CloudSession:
         return await self._set_status_each(
             image_ids, status, vault_id=vault_id, concurrency=concurrency, on_progress=on_progress
         )
+
+    def _wants_batch(
+        self, image_ids: Sequence[str], status: MemberStatus, use_batch: bool | None
+    ) -> bool:
+        if status not in batch.BATCH_STATUSES or use_batch is False or self.batch_offered is False:
+            return False
+        return bool(image_ids) and (use_batch is True or len(set(image_ids)) >= 2)
+
+    async def _decide_in_batches(
+        self,
+        image_ids: Sequence[str],
+        status: MemberStatus,
+        *,
+        vault_id: str,
+        concurrency: int,
+        on_progress: ProgressCallback | None,
+    ) -> list[Decision]:
+        """Decide through batch jobs; a chunk the cloud refuses goes one PUT per image.
+
+        A cloud without the batch API is remembered, so later decisions skip the attempt.
+        """
+        project_id = (await self.token()).project_id
+        unique = list(dict.fromkeys(image_ids))
+        size = batch.MAX_IMAGES_PER_JOB
+        chunks = [unique[start : start + size] for start in range(0, len(unique), size)]
+
+        async def run(chunk: list[str]) -> list[Decision]:
+            try:
+                decisions = await batch.decide_chunk(
+                    self,
+                    project_id,
+                    chunk,
+                    status,
+                    vault_id=vault_id,
+                    concurrency=concurrency,
+                    on_progress=on_progress,
+                    poll_interval=self.batch_poll_interval,
+                    timeout=self.batch_timeout,
+                )
+            except batch.BatchNotOffered:
+                self.batch_offered = False
+                log.info("the cloud offers no batch member API; one request per image")
+            except ApiError as error:
+                log.info("batch request refused (%s); one request per image", error.summary)
+            else:
+                self.batch_offered = True
+                return decisions
+            return await self._set_status_each(
+                chunk, status, vault_id=vault_id, concurrency=concurrency, on_progress=on_progress
+            )
+
+        by_id: dict[str, Decision] = {}
+        for decisions in await asyncio.gather(*(run(chunk) for chunk in chunks)):
+            by_id.update((decision.image_id, decision) for decision in decisions)
+        return [by_id[image_id] for image_id in image_ids]
 
     async def _set_status_each(
         self,

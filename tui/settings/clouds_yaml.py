@@ -39,7 +39,8 @@ CLOUDS_NAMES = ("clouds.yaml", "clouds.yml", "clouds.json")
 SECURE_NAMES = ("secure.yaml", "secure.yml", "secure.json")
 SYSTEM_DIR = Path("/etc/openstack")
 
-#: openstacksdk / otcextensions vendor profiles imshare knows (ims-api.md §5.3). The upstream
+#: openstacksdk / otcextensions vendor profiles imshare knows (openstacksdk
+#: openstack/config/vendors/otc.json, otc-swiss.json). The upstream
 #: otc-swiss profile's auth_url lacks the scheme; https:// is added here.
 VENDOR_PROFILES: dict[str, dict[str, Any]] = {
     "otc": {

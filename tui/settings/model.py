@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-# Open Telekom Cloud regions (ims-api.md §1.1). eu-ch2's IMS host is inferred, so it is left to
-# the catalog.
+# Open Telekom Cloud regions (opentelekomcloud-docs/regions-and-endpoints, doc/source/index.rst).
+# eu-ch2's IMS host is inferred, so it is left to the catalog.
 REGION_PRESETS: dict[str, dict[str, str]] = {
     "eu-de": {"auth_url": "https://iam.eu-de.otc.t-systems.com/v3", "region": "eu-de"},
     "eu-nl": {"auth_url": "https://iam.eu-nl.otc.t-systems.com/v3", "region": "eu-nl"},
@@ -68,7 +68,7 @@ class ConfigError(Exception):
     """The configuration cannot be used as it is; the message names the file and what to fix."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything needed to reach one project's image service."""
 

@@ -1,15 +1,17 @@
 """The config screen: where a new user gets from nothing to a working login.
 
-Fields are checked as they are typed; "Test connection" logs in without saving; "Save" writes
-TOML (mode 0600) and switches the app to the new settings. The password is written only when
-"remember password" is on.
+Fields are checked as they are typed; "Test connection" logs in without saving; "Save" returns
+the settings to the app, which writes them (TOML, mode 0600; the password only when "remember
+password" is on) and switches to them. The screen shows what it is given and reads nothing
+itself: the clouds of clouds.yaml, a way to import one, and a way to test a login come in
+through its constructor.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -18,12 +20,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
-from textual.worker import Worker
 
+from tui.app.messages import ReportsWorkerFailures
 from tui.cloud.errors import ApiError
-from tui.cloud.session import CloudSession
+from tui.cloud.models import Token
 from tui.formatting import countdown, time_text
-from tui.settings import config_file
 from tui.settings.model import (
     REGION_PRESETS,
     ConfigError,
@@ -31,9 +32,6 @@ from tui.settings.model import (
     check_url,
     sends_password_in_clear,
 )
-
-if TYPE_CHECKING:
-    from tui.app.app import ImshareApp
 
 _PRESETS = [
     ("OTC eu-de (Germany)", "eu-de"),
@@ -77,8 +75,8 @@ def field_problem(name: str, value: str) -> str:
     return ""
 
 
-class ConfigScreen(Screen[None]):
-    """Edit, test and save the connection settings."""
+class ConfigScreen(ReportsWorkerFailures, Screen[Settings | None]):
+    """Edit and test the connection settings; dismissed with the settings to save, or None."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Back", id="config_cancel"),
@@ -86,21 +84,33 @@ class ConfigScreen(Screen[None]):
         Binding("f3", "test", "Test connection", id="config_test"),
     ]
 
-    def __init__(self, *, first_run: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        test_login: Callable[[Settings], Awaitable[Token]],
+        clouds: Sequence[str] = (),
+        import_cloud: Callable[[str], Settings] | None = None,
+        environment: Sequence[str] = (),
+        first_run: bool = False,
+        status: str = "",
+    ) -> None:
         super().__init__()
+        self.settings = settings
         self.first_run = first_run
+        self._test_login = test_login
+        self._clouds = list(clouds)
+        self._import = import_cloud
+        self._environment = [name for name in environment if name != "OS_PASSWORD"]
+        self._initial_status = status
         self._preset_shown = ""
 
-    @property
-    def imshare(self) -> ImshareApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
-        settings = self.imshare.settings
+        settings = self.settings
         with VerticalScroll(id="config-form"):
             title = "Welcome to imshare — connect to your cloud" if self.first_run else "Config"
             yield Label(Text(title, style="bold"), id="config-title")
-            env = sorted(k for k in os.environ if k.startswith("OS_") and k != "OS_PASSWORD")
+            env = sorted(self._environment)
             if env:
                 yield Static(
                     Text(
@@ -110,8 +120,8 @@ class ConfigScreen(Screen[None]):
                     ),
                     classes="config-note",
                 )
-            clouds = self._clouds()
-            if clouds:
+            clouds = self._clouds
+            if clouds and self._import is not None:
                 with Horizontal(classes="config-row"):
                     yield Label("clouds.yaml", classes="config-label")
                     yield Select(
@@ -149,7 +159,7 @@ class ConfigScreen(Screen[None]):
                 yield Button("Test (F3)", id="test")
                 yield Button("Save (F2)", id="save", variant="primary")
                 yield Button("Back (esc)", id="cancel")
-            yield Static("", id="config-status")
+            yield Static(Text(self._initial_status, style="bold"), id="config-status")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -178,23 +188,12 @@ class ConfigScreen(Screen[None]):
         if event.input.id:
             self._check(event.input.id)
 
-    @staticmethod
-    def _clouds() -> list[str]:
-        from tui.settings import clouds_yaml
-
-        try:
-            return clouds_yaml.list_clouds()
-        except ConfigError:
-            return []  # a broken clouds.yaml must not keep anyone out of the config screen
-
     @on(Select.Changed, "#import_cloud")
     def _import_cloud(self, event: Select.Changed) -> None:
-        from tui.settings import clouds_yaml
-
-        if event.value is Select.NULL:
+        if event.value is Select.NULL or self._import is None:
             return
         try:
-            imported = clouds_yaml.settings_from_cloud(str(event.value))
+            imported = self._import(str(event.value))
         except ConfigError as error:
             self._status(Text(f"Cannot import: {error}", style="bold"))
             return
@@ -230,7 +229,7 @@ class ConfigScreen(Screen[None]):
         values["remember_password"] = self.query_one("#remember_password", Switch).value
         preset = self.query_one("#preset", Select).value
         values["preset"] = preset if isinstance(preset, str) else "custom"
-        return replace(self.imshare.settings, **values)  # type: ignore[arg-type]
+        return replace(self.settings, **values)  # type: ignore[arg-type]
 
     def _status(self, text: Text) -> None:
         self.query_one("#config-status", Static).update(text)
@@ -259,12 +258,11 @@ class ConfigScreen(Screen[None]):
             self._status(Text("Enter the password to test the connection.", style="bold"))
             return
         self._status(Text("Testing… logging in", style="italic"))
-        async with CloudSession(settings, cache=None) as session:
-            try:
-                token = await session.token(force_new=True)
-            except ApiError as error:
-                self._status(Text(f"✗ {error.summary}", style="bold"))
-                return
+        try:
+            token = await self._test_login(settings)
+        except ApiError as error:
+            self._status(Text(f"✗ {error.summary}", style="bold"))
+            return
         text = Text("✓ Connected. ", style="bold")
         text.append(f"Project {token.project_name} (id {token.project_id}), user {token.user_name}")
         text.append(f"; token valid until {time_text(token.expires_at)}")
@@ -272,30 +270,13 @@ class ConfigScreen(Screen[None]):
         self._status(text)
 
     @on(Button.Pressed, "#save")
-    async def action_save(self) -> None:
+    def action_save(self) -> None:
         problems = self._form_problems()
         if problems:
             self._status(Text("Not saved: " + "; ".join(problems), style="bold"))
             return
-        settings = self.form_settings()
-        app = self.imshare
-        profile = app.profile or config_file.DEFAULT_PROFILE
-        try:
-            path = config_file.save(settings, app.config_path, profile=profile)
-        except ConfigError as error:
-            self._status(Text(f"Not saved: {error}", style="bold"))
-            return
-        except OSError as error:
-            self._status(Text(f"Not saved: cannot write the config file: {error}", style="bold"))
-            return
-        app.profile = profile
-        self.notify(f"Saved {path}", timeout=3, markup=False)
-        await app.apply_settings(settings)
-        self.dismiss(None)
+        self.dismiss(self.form_settings())
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.imshare.report_worker_failure(event.worker)

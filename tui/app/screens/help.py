@@ -1,101 +1,98 @@
-"""``?``: every key of the app in one place, including those the footer has no room for."""
+"""``?``: every key of the screen underneath, including those the footer has no room for.
+
+Built from that screen's active bindings (its focused widget's, its own and the app's), as
+Textual's own key panel does: the keys as the user's key map set them (``get_key_display``), the
+longer ``Binding.tooltip`` (or the short description when there is none), and the binding id
+for remapping. A key the screen's ``check_action`` hides (decisions in read-only mode) is not
+listed, so there is no second copy of that rule here.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
-_MOVES = (
-    ("j / ↓", "Next image"),
-    ("k / ↑", "Previous image"),
-    ("g / home", "First image"),
-    ("G / end", "Last image"),
-    ("pgup / pgdn", "Page up / down"),
-    ("tab", "Switch focus between table and details"),
-    ("click header", "Sort by that column"),
+_NOTE = (
+    "tab moves between the table and the details; click a column header to sort by it. "
+    "With marked images, a / r / p act on all of them; otherwise on the highlighted one. "
+    "Remap a key by its id (right column) in config.toml, e.g. "
+    '[ui.keymap] accept = "a,A".'
 )
 
 
-def _keys(binding: Binding, keymap: dict[str, str]) -> str:
-    keys = keymap.get(binding.id or "", binding.key)
-    if binding.key_display and binding.id not in keymap:
-        return binding.key_display
-    shown = []
-    for key in keys.split(","):
-        key = key.strip()
-        shown.append({"question_mark": "?", "slash": "/", "asterisk": "*"}.get(key, key))
-    return " / ".join(shown)
+class HelpRow(NamedTuple):
+    """One line of the help: the keys as shown, what they do, the binding id for the key map."""
+
+    keys: str
+    text: str
+    binding_id: str
 
 
 class HelpScreen(ModalScreen[None]):
-    """A modal listing the keys, built from the live bindings so it never goes stale."""
+    """A modal listing the keys of ``described``, grouped as its bindings are."""
 
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help_close")]
 
-    def compose(self) -> ComposeResult:
-        from tui.app.app import ImshareApp
-        from tui.app.screens.main import MainScreen
+    def __init__(self, described: Screen[object], *, read_only: bool = False) -> None:
+        super().__init__()
+        # Read now: once this modal is on top, the described screen's bindings are not active.
+        self._described_bindings = list(described.active_bindings.values())
+        self._read_only = read_only
 
-        app = self.app
-        keymap = {}
-        read_only = False
-        if isinstance(app, ImshareApp):
-            prefs = app.ui_prefs.get("keymap")
-            keymap = {str(k): str(v) for k, v in prefs.items()} if isinstance(prefs, dict) else {}
-            read_only = app.read_only
+    def compose(self) -> ComposeResult:
+        self.rows = self._rows(self._described_bindings)
+        with Vertical(classes="dialog help-dialog"):
+            yield Label(Text("imshare keys  (escape closes)", style="bold"))
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self._table(self.rows))
+            note = (
+                "Read-only mode: accepting, rejecting and resetting are off.\n"
+                if self._read_only
+                else ""
+            )
+            yield Static(Text(note + _NOTE, style="dim"))
+
+    def _rows(self, active: Iterable[ActiveBinding]) -> list[HelpRow | None]:
+        """One row per action of each binding owner, its keys joined; None between owners."""
+        grouped: dict[tuple[int, str], tuple[list[str], Binding]] = {}
+        owners: list[object] = []
+        for namespace, binding, _enabled, _tooltip in active:
+            if binding.system:
+                continue
+            if namespace not in owners:
+                owners.append(namespace)
+            keys, _ = grouped.setdefault((owners.index(namespace), binding.action), ([], binding))
+            shown = self.app.get_key_display(binding)
+            if shown not in keys:
+                keys.append(shown)
+        rows: list[HelpRow | None] = []
+        previous = -1
+        for (owner, _action), (keys, binding) in grouped.items():
+            if owner != previous and previous != -1:
+                rows.append(None)
+            previous = owner
+            # The longer text where there is one; the footer already shows the short one.
+            text = binding.tooltip or binding.description
+            rows.append(HelpRow(" / ".join(keys), text, binding.id or ""))
+        return rows
+
+    @staticmethod
+    def _table(rows: Iterable[HelpRow | None]) -> Table:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
         table.add_column(style="dim", no_wrap=True)
-        for keys, description in _MOVES:
-            table.add_row(keys, description, "")
-        table.add_row("", "", "")
-        for binding in MainScreen.BINDINGS:
-            assert isinstance(binding, Binding)
-            if read_only and binding.id in ("accept", "reject", "pending"):
-                continue
-            table.add_row(_keys(binding, keymap), _describe(binding), binding.id or "")
-        for binding in ImshareApp.BINDINGS:
-            assert isinstance(binding, Binding)
-            table.add_row(_keys(binding, keymap), binding.description, binding.id or "")
-        with Vertical(classes="dialog help-dialog"):
-            yield Label(Text("imshare keys  (escape closes)", style="bold"))
-            with VerticalScroll(classes="dialog-body"):
-                yield Static(table)
-            note = "Read-only mode: accept, reject and pending are disabled." if read_only else ""
-            note += (
-                "\nWith marked images, a / r / p act on all of them; otherwise on the "
-                "highlighted one. Remap a key by its id (right column) in config.toml, e.g. "
-                '[ui.keymap] accept = "a,A".'
-            )
-            yield Static(Text(note.strip(), style="dim"))
+        for row in rows:
+            table.add_row(*(row or ("", "", "")))
+        return table
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-
-_DESCRIPTIONS = {
-    "accept": "Accept the marked images, or the highlighted one",
-    "reject": "Reject (asks first)",
-    "pending": "Reset to pending",
-    "mark": "Mark / unmark and move down",
-    "mark_all": "Mark every visible image",
-    "clear_marks": "Clear all marks",
-    "filter": "Filter by name, id, owner or OS",
-    "clear_filter": "Clear the filter (in the details: back to the table)",
-    "details": "Read the details (arrows scroll them); again or escape: back",
-    "refresh": "Reload from the cloud",
-    "copy_id": "Copy the image id to the clipboard",
-    "config": "Open the config screen",
-    "switch_context": "Switch config profile, clouds.yaml cloud or project",
-    "quit": "Quit",
-}
-
-
-def _describe(binding: Binding) -> str:
-    return _DESCRIPTIONS.get(binding.id or "", binding.description)

@@ -3,12 +3,15 @@
 A row changes status only after the cloud confirmed the decision; a failure leaves it as it was,
 still marked, with the cloud's message. Listing keeps the previous rows until a new listing is
 complete, so a failed refresh never looks like "nothing is shared with you".
+
+Workers here do the I/O and post messages (:mod:`tui.app.messages`); the handlers change the
+store and redraw. The screen gets its store and session from the app and never reaches into it;
+the app hands over a new session with ``use_session`` when the user switches cloud or project.
 """
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING, Any
+import itertools
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,34 +23,30 @@ from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label
-from textual.worker import Worker
 
-from tui.app.store import COLUMNS, VIEWS, ImageStore, view_label
+from tui.app.messages import (
+    DecisionFinished,
+    DecisionProgress,
+    DecisionStarted,
+    ListingFinished,
+    ListingProgress,
+    MemberLoaded,
+    ReportsWorkerFailures,
+)
+from tui.app.screens.prompts import ConfirmScreen, SummaryScreen, VaultScreen
+from tui.app.store import COLUMNS, VIEWS, ImageStore
 from tui.app.widgets.context_bar import ContextBar, ViewTabs
 from tui.app.widgets.detail_pane import DetailPane, describe
 from tui.app.widgets.image_table import ImageTable
 from tui.cloud.errors import ApiError
-from tui.cloud.models import MemberStatus, SharedImage
-from tui.cloud.session import Decision, PasswordRequired
-
-if TYPE_CHECKING:
-    from tui.app.app import ImshareApp
+from tui.cloud.models import Decision, MemberStatus, SharedImage
+from tui.cloud.session import CloudSession, PasswordRequired
 
 # Below this width the detail pane moves under the table.
 NARROW_WIDTH = 100
 # How long the cursor must rest on a row before its member record is fetched.
 DETAIL_DELAY = 0.25
-# Cursor moves closer together than this (a held key) redraw the detail pane once at the end.
-DETAIL_REPEAT = 0.05
-# Redraw at most this often while pages stream in.
-PROGRESS_INTERVAL = 0.1
 DECISION_CONCURRENCY = 8
-
-_VERBS = {
-    MemberStatus.ACCEPTED: ("accept", "Accepting", "Accepted"),
-    MemberStatus.REJECTED: ("reject", "Rejecting", "Rejected"),
-    MemberStatus.PENDING: ("reset to pending", "Resetting", "Reset to pending"),
-}
 _DECISION_ACTIONS = {"decide"}
 
 
@@ -69,23 +68,88 @@ def _names(images: list[SharedImage], limit: int = 8) -> str:
     return "\n".join(lines)
 
 
-class MainScreen(Screen[None]):
+class MainScreen(ReportsWorkerFailures, Screen[None]):
     """Shared images of the project, with accept / reject / reset on one key."""
 
     BINDINGS = [
-        Binding("a", "decide('accepted')", "Accept", id="accept"),
-        Binding("r", "decide('rejected')", "Reject", id="reject"),
-        Binding("p", "decide('pending')", "Pending", id="pending"),
-        Binding("space", "toggle_mark", "Mark", key_display="space", id="mark"),
-        Binding("asterisk", "mark_all", "Mark all", show=False, key_display="*", id="mark_all"),
-        Binding("u", "clear_marks", "Unmark all", show=False, id="clear_marks"),
-        Binding("slash", "filter", "Filter", key_display="/", id="filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
-        Binding("enter", "focus_detail", "Details", show=False, id="details"),
-        Binding("ctrl+r,f5", "refresh", "Refresh", id="refresh"),
-        Binding("y", "copy_id", "Copy ID", show=False, id="copy_id"),
-        Binding("c", "app.config", "Config", show=False, id="config"),
-        Binding("P", "switch_context", "Profile/project", show=False, id="switch_context"),
+        Binding(
+            "a",
+            "decide('accepted')",
+            "Accept",
+            tooltip="Accept the marked images, or the highlighted one",
+            id="accept",
+        ),
+        Binding("r", "decide('rejected')", "Reject", tooltip="Reject (asks first)", id="reject"),
+        Binding("p", "decide('pending')", "Pending", tooltip="Reset to pending", id="pending"),
+        Binding(
+            "space",
+            "toggle_mark",
+            "Mark",
+            key_display="space",
+            tooltip="Mark / unmark and move down",
+            id="mark",
+        ),
+        Binding(
+            "asterisk",
+            "mark_all",
+            "Mark all",
+            show=False,
+            key_display="*",
+            tooltip="Mark every visible image",
+            id="mark_all",
+        ),
+        Binding(
+            "u",
+            "clear_marks",
+            "Unmark all",
+            show=False,
+            tooltip="Clear all marks",
+            id="clear_marks",
+        ),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            key_display="/",
+            tooltip="Filter by name, id, owner or OS",
+            id="filter",
+        ),
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            show=False,
+            tooltip="Clear the filter (in the details: back to the table)",
+            id="clear_filter",
+        ),
+        Binding(
+            "enter",
+            "focus_detail",
+            "Details",
+            show=False,
+            tooltip="Read the details (arrows scroll them); again or escape: back",
+            id="details",
+        ),
+        Binding("ctrl+r,f5", "refresh", "Refresh", tooltip="Reload from the cloud", id="refresh"),
+        Binding(
+            "y",
+            "copy_id",
+            "Copy ID",
+            show=False,
+            tooltip="Copy the image id to the clipboard",
+            id="copy_id",
+        ),
+        Binding(
+            "c", "app.config", "Config", show=False, tooltip="Open the config screen", id="config"
+        ),
+        Binding(
+            "P",
+            "app.switch_context",
+            "Profile/project",
+            show=False,
+            tooltip="Switch config profile, clouds.yaml cloud or project",
+            id="switch_context",
+        ),
         Binding("q", "app.quit", "Quit", id="quit"),
         Binding("1", "show_view(0)", "Pending view", show=False, id="view_pending"),
         Binding("2", "show_view(1)", "Accepted view", show=False, id="view_accepted"),
@@ -103,22 +167,28 @@ class MainScreen(Screen[None]):
         ),
     ]
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        store: ImageStore,
+        session: CloudSession,
+        *,
+        read_only: bool = False,
+        refresh_seconds: float = 0.0,
+        context_hint: str = "",
+        load_at_start: bool = True,
+    ) -> None:
         super().__init__()
-        self.store = ImageStore()
-        self.listing = False
-        self.deciding = False
-        self._load_error: ApiError | None = None
+        self.store = store
+        self.session = session
+        self.read_only = read_only
+        self.refresh_seconds = refresh_seconds
+        self.context_hint = context_hint
+        self.load_at_start = load_at_start
+        self._generation = 0
+        self._operations = itertools.count(1)
+        self._decision_queued = False
         self._detail_timer: Timer | None = None
-        self._member_errors: dict[str, ApiError] = {}
-        self._loaded_once = False
         self._reload_timer: Timer | None = None
-        self._detail_redraw: Timer | None = None
-        self._last_highlight = 0.0
-
-    @property
-    def imshare(self) -> ImshareApp:
-        return self.app  # type: ignore[return-value]
 
     # -------------------------------------------------------------- layout
 
@@ -135,24 +205,36 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         bar = self.query_one(ContextBar)
-        bar.read_only = self.imshare.read_only
-        bar.fallback = self._fallback_context()
-        bar.set_token(self.imshare.session.cached_token())
+        bar.read_only = self.read_only
+        bar.fallback = self.context_hint
+        bar.set_token(self.session.cached_token())
         self._update_tabs()
         self.query_one(ImageTable).focus()
-        if not self.imshare.settings.problems() or self.imshare.session.cached_token():
+        if self.load_at_start:
             self.load_images()
         else:
             self._set_empty_text("Not configured yet: press c to open the config screen.")
 
+    def use_session(self, session: CloudSession, context_hint: str) -> None:
+        """Show another cloud, profile or project: forget everything and list anew."""
+        self.session = session
+        self.context_hint = context_hint
+        self.store.reset()
+        bar = self.query_one(ContextBar)
+        bar.set_token(None)
+        bar.fallback = context_hint
+        self._refresh_table()
+        self.load_images()
+
     def _start_reload_timer(self) -> None:
         """Reload every ``refresh_seconds`` once the first listing is in (off when 0)."""
-        refresh = self.imshare.refresh_seconds
-        if refresh and self._reload_timer is None:
-            self._reload_timer = self.set_interval(refresh, self._reload_tick, name="auto-refresh")
+        if self.refresh_seconds and self._reload_timer is None:
+            self._reload_timer = self.set_interval(
+                self.refresh_seconds, self._reload_tick, name="auto-refresh"
+            )
 
     def _reload_tick(self) -> None:
-        if not (self.listing or self.deciding or self.app.screen is not self):
+        if not (self.store.listing or self.store.deciding or self.app.screen is not self):
             self.load_images()
 
     def _announce_new(self, before: set[str]) -> None:
@@ -170,28 +252,8 @@ class MainScreen(Screen[None]):
             markup=False,
         )
 
-    def _fallback_context(self) -> str:
-        settings = self.imshare.settings
-        if not settings.auth_url:
-            return "not configured — press c"
-        from tui.cloud.auth import host_of
-
-        return f"{host_of(settings.auth_url)} │ {settings.project_label or '?'} │ not logged in"
-
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < NARROW_WIDTH, "-narrow")
-
-    def settings_changed(self) -> None:
-        """New settings were saved: forget everything about the old project and reload."""
-        self.store.replace_all([])
-        self.store.marked.clear()
-        self._member_errors.clear()
-        self._loaded_once = False  # a failure now must show as a failure, not an empty list
-        bar = self.query_one(ContextBar)
-        bar.set_token(None)
-        bar.fallback = self._fallback_context()
-        self._refresh_table()
-        self.load_images()
 
     # ----------------------------------------------------------- rendering
 
@@ -216,13 +278,14 @@ class MainScreen(Screen[None]):
         table.refresh()
 
     def _empty_text(self) -> str:
-        if self._load_error is not None and not self._loaded_once:
-            return f"Could not load shares: {self._load_error.summary}  (ctrl+r to retry)"
-        if self.listing and not len(self.store):
+        store = self.store
+        if store.load_error is not None and not store.loaded_once:
+            return f"Could not load shares: {store.load_error.summary}  (ctrl+r to retry)"
+        if store.listing and not len(store):
             return "Loading shared images…"
-        if self.store.filter_text:
-            return f"No image matches “{self.store.filter_text}” (escape clears the filter)."
-        view = self.store.view
+        if store.filter_text:
+            return f"No image matches “{store.filter_text}” (escape clears the filter)."
+        view = store.view
         if view is None:
             return "Nothing is shared with this project."
         return f"No {view.value} shares."
@@ -230,17 +293,17 @@ class MainScreen(Screen[None]):
     def _show_detail(self) -> None:
         pane = self.query_one(DetailPane)
         image = self.query_one(ImageTable).current
+        store = self.store
         if image is None:
             pane.show_message(
-                "No image selected." if len(self.store) or not self.listing else "Loading…"
+                "No image selected." if len(store) or not store.listing else "Loading…"
             )
             return
-        store = self.store
         pane.show(
             describe(
                 image,
                 store.members.get(image.id),
-                self._member_errors.get(image.id),
+                store.member_errors.get(image.id),
                 store.errors.get(image.id),
                 member_loading=image.id not in store.members,
             )
@@ -248,15 +311,7 @@ class MainScreen(Screen[None]):
 
     @on(ImageTable.Highlighted)
     def _highlighted(self, event: ImageTable.Highlighted) -> None:
-        # Redrawing the pane re-lays out the screen; while a key is held down the rows move at
-        # once and the pane follows as soon as the cursor slows down.
-        now = time.monotonic()
-        if now - self._last_highlight < DETAIL_REPEAT:
-            if self._detail_redraw is None:
-                self._detail_redraw = self.set_timer(DETAIL_REPEAT, self._redraw_detail)
-        else:
-            self._show_detail()
-        self._last_highlight = now
+        self._show_detail()
         if self._detail_timer is not None:
             self._detail_timer.stop()
         image = event.image
@@ -265,99 +320,104 @@ class MainScreen(Screen[None]):
                 DETAIL_DELAY, lambda: self.load_member(image.id), name="detail-delay"
             )
 
-    def _redraw_detail(self) -> None:
-        self._detail_redraw = None
-        self._show_detail()
-
     @on(ImageTable.HeaderClicked)
     def _header_clicked(self, event: ImageTable.HeaderClicked) -> None:
         self.action_sort(event.column)
 
     # ------------------------------------------------------------- loading
 
-    @work(exclusive=True, group="list", exit_on_error=False, description="Listing shares")
-    async def load_images(self) -> None:
-        session = self.imshare.session
-        bar = self.query_one(ContextBar)
-        self.listing = True
-        self._load_error = None
-        first_load = not self._loaded_once
-        bar.set_activity("loading shares…")
+    def load_images(self) -> None:
+        """Start a listing; the previous rows stay until it is complete."""
+        self._generation += 1
+        self.store.begin_listing()
+        self.query_one(ContextBar).set_activity("loading shares…")
         self._set_empty_text(self._empty_text())
+        self._list(self._generation, self.session)
+
+    @work(exclusive=True, group="list", exit_on_error=False, description="Listing shares")
+    async def _list(self, generation: int, session: CloudSession) -> None:
         collected: dict[str, SharedImage] = {}
         try:
-            while True:
-                try:
-                    last_draw = 0.0
-                    async for _status, page in session.iter_shared_pages():
-                        for image in page:
-                            collected[image.id] = image
-                        bar.set_token(session.current_token)
-                        bar.set_activity(f"loading shares… {len(collected)}")
-                        if first_load:
-                            # Show the first page before the rest arrives.
-                            self.store.add(page)
-                            now = time.monotonic()
-                            if now - last_draw > PROGRESS_INTERVAL:
-                                last_draw = now
-                                self._refresh_table()
-                    break
-                except PasswordRequired:
-                    if not await self.imshare.ask_password():
-                        raise
-                except ApiError as error:
-                    # A mistyped password from the prompt: ask again rather than keep it.
-                    if error.status != 401 or not self.imshare.password_from_prompt:
-                        raise
-                    self.imshare.settings.password = ""
-                    if not await self.imshare.ask_password(problem=error.summary):
-                        raise
-            before = self.store.ids() if self._loaded_once else None
-            self.store.replace_all(collected.values())
-            self._loaded_once = True
-            if before is not None:
-                self._announce_new(before)
-            bar.set_token(session.current_token)
+            async for _status, page in session.iter_shared_pages():
+                for image in page:
+                    collected[image.id] = image
+                self.post_message(
+                    ListingProgress(generation, tuple(collected.values()), session.current_token)
+                )
         except ApiError as error:
-            self._load_error = error
-            bar.set_token(session.current_token)
-            kept = " (showing the previous list)" if self._loaded_once else ""
+            self.post_message(ListingFinished(generation, None, error, session.current_token))
+        else:
+            self.post_message(
+                ListingFinished(generation, tuple(collected.values()), None, session.current_token)
+            )
+
+    @on(ListingProgress)
+    def _listing_progress(self, message: ListingProgress) -> None:
+        if message.generation != self._generation:
+            return
+        bar = self.query_one(ContextBar)
+        bar.set_token(message.token)
+        bar.set_activity(f"loading shares… {len(message.images)}")
+        if not self.store.loaded_once:
+            # Show the first rows before the rest arrives.
+            self.store.add_partial(message.images)
+            self._refresh_table()
+
+    @on(ListingFinished)
+    def _listing_finished(self, message: ListingFinished) -> None:
+        if message.generation != self._generation:
+            return
+        store = self.store
+        bar = self.query_one(ContextBar)
+        bar.set_token(message.token)
+        bar.set_activity("")
+        if message.error is not None:
+            kept = " (showing the previous list)" if store.loaded_once else ""
+            store.fail_listing(message.error)
             self.notify(
-                error.summary + kept,
+                message.error.summary + kept,
                 title="Listing failed",
                 severity="error",
                 markup=False,
                 timeout=10,
             )
-        finally:
-            self.listing = False
-            bar.set_activity("")
-            self._start_reload_timer()
-            self._set_empty_text(self._empty_text())
-            self._refresh_table()
+        else:
+            before = store.ids() if store.loaded_once else None
+            store.finish_listing(message.images or ())
+            if before is not None:
+                self._announce_new(before)
+        self._start_reload_timer()
+        self._set_empty_text(self._empty_text())
+        self._refresh_table()
 
     @work(exclusive=True, group="detail", exit_on_error=False, description="Reading share")
     async def load_member(self, image_id: str) -> None:
         if image_id in self.store.members:
             return
         try:
-            member = await self.imshare.session.get_member(image_id)
+            member = await self.session.get_member(image_id)
         except PasswordRequired:
             return
         except ApiError as error:
-            self._member_errors[image_id] = error
+            self.post_message(MemberLoaded(image_id, None, error))
         else:
-            self.store.members[image_id] = member
-            self._member_errors.pop(image_id, None)
+            self.post_message(MemberLoaded(image_id, member, None))
+
+    @on(MemberLoaded)
+    def _member_loaded(self, message: MemberLoaded) -> None:
+        if message.member is not None:
+            self.store.set_member(message.image_id, message.member)
+        elif message.error is not None:
+            self.store.set_member_error(message.image_id, message.error)
         current = self.query_one(ImageTable).current
-        if current is not None and current.id == image_id:
+        if current is not None and current.id == message.image_id:
             self._show_detail()
 
     # -------------------------------------------------------------- actions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Read-only mode hides the decision keys from the footer and blocks them.
-        return not (action in _DECISION_ACTIONS and self.imshare.read_only)
+        # Read-only mode hides the decision keys from the footer and help, and blocks them.
+        return not (action in _DECISION_ACTIONS and self.read_only)
 
     def action_show_view(self, index: int) -> None:
         if 0 <= index < len(VIEWS):
@@ -432,21 +492,8 @@ class MainScreen(Screen[None]):
         self.query_one(ImageTable).focus()
 
     def action_refresh(self) -> None:
-        self.store.members.clear()
-        self._member_errors.clear()
+        self.store.forget_members()
         self.load_images()
-
-    @work(exclusive=True, group="switch", exit_on_error=False, description="Switching")
-    async def action_switch_context(self) -> None:
-        from tui.app.screens.picker import ContextPicker
-
-        choice = await self.app.push_screen_wait(ContextPicker())
-        if choice is None:
-            return
-        self.imshare.profile = choice.profile
-        self.imshare.source = choice.source
-        await self.imshare.apply_settings(choice.settings)
-        self.notify(f"Switched to {choice.source}", timeout=3, markup=False)
 
     def action_copy_id(self) -> None:
         image = self.query_one(ImageTable).current
@@ -462,7 +509,7 @@ class MainScreen(Screen[None]):
 
     def action_decide(self, status: str) -> None:
         target = MemberStatus(status)
-        if self.deciding:
+        if self.store.deciding or self._decision_queued:
             self.notify("A decision is still running; wait for it to finish.", severity="warning")
             return
         images = self.store.marked_images()
@@ -470,30 +517,33 @@ class MainScreen(Screen[None]):
             current = self.query_one(ImageTable).current
             images = [current] if current is not None else []
         todo = [image for image in images if image.status != target]
-        for image in images:
-            if image.status == target:
-                # Already where the user wants it: done, so the mark must not linger and
-                # silently become the target of the next key.
-                self.store.marked.discard(image.id)
-        if len(todo) != len(images):
+        done = [image.id for image in images if image.status == target]
+        if done:
+            # Already where the user wants it: done, so the mark must not linger and
+            # silently become the target of the next key.
+            self.store.unmark(done)
             self.query_one(ImageTable).refresh()
             self._update_tabs()
         if not todo:
             if images:
                 self.notify(f"Already {target.value}.", timeout=3)
             return
+        self._decision_queued = True
         self.run_decision(todo, target)
 
     # ------------------------------------------------------------ decisions
 
     @work(group="decide", exit_on_error=False, description="Deciding")
     async def run_decision(self, images: list[SharedImage], status: MemberStatus) -> None:
-        from tui.app.screens.prompts import ConfirmScreen, SummaryScreen, VaultScreen
+        try:
+            await self._decide(images, status)
+        finally:
+            self._decision_queued = False
 
-        verb, doing, done = _VERBS[status]
+    async def _decide(self, images: list[SharedImage], status: MemberStatus) -> None:
         if status is MemberStatus.REJECTED or len(images) > 1:
             noun = "image" if len(images) == 1 else f"{len(images)} images"
-            question = f"{verb.capitalize()} {noun}?\n\n{_names(images)}"
+            question = f"{status.verb.capitalize()} {noun}?\n\n{_names(images)}"
             if not await self.app.push_screen_wait(ConfirmScreen(question)):
                 return
         vault_id = ""
@@ -503,77 +553,83 @@ class MainScreen(Screen[None]):
             if not vault_id:
                 self.notify("Not accepted: full-ECS images need a vault id.", severity="warning")
                 return
-        self.deciding = True
-        bar = self.query_one(ContextBar)
-        total = len(images)
-        finished = 0
-        store = self.store
-        for image in images:
-            store.in_flight[image.id] = status
-        self._refresh_table()
-        bar.set_activity(f"{doing} 0/{total}")
+        operation = next(self._operations)
+        ids = tuple(image.id for image in images)
+        self.post_message(DecisionStarted(operation, status, ids))
+        known: list[Decision] = []
 
         def progress(decision: Decision) -> None:
-            nonlocal finished
-            finished += 1
-            store.in_flight.pop(decision.image_id, None)
-            if decision.ok:
-                store.set_status(decision.image_id, status, decision.member)
-                store.marked.discard(decision.image_id)
-            elif decision.error is not None:
-                store.errors[decision.image_id] = decision.error
-                store.marked.add(decision.image_id)
-            bar.set_activity(f"{doing} {finished}/{total}")
-            self._refresh_table()
-            self._show_detail()
+            known.append(decision)
+            self.post_message(DecisionProgress(operation, status, tuple(known), len(ids)))
 
         try:
-            decisions = await self.imshare.session.set_status_many(
-                [image.id for image in images],
+            await self.session.set_status_many(
+                list(ids),
                 status,
                 vault_id=vault_id,
                 concurrency=DECISION_CONCURRENCY,
                 on_progress=progress,
             )
         finally:
-            for image in images:
-                store.in_flight.pop(image.id, None)
-            self.deciding = False
-            bar.set_activity("")
-            self._refresh_table()
-        failures = [d for d in decisions if not d.ok]
-        succeeded = total - len(failures)
+            self.post_message(DecisionFinished(operation, status, tuple(images), tuple(known)))
+
+    @on(DecisionStarted)
+    def _decision_started(self, message: DecisionStarted) -> None:
+        self.store.start_decision(message.image_ids, message.status)
+        total = len(message.image_ids)
+        self.query_one(ContextBar).set_activity(f"{message.status.doing.capitalize()} 0/{total}")
+        self._refresh_table()
+
+    @on(DecisionProgress)
+    def _decision_progress(self, message: DecisionProgress) -> None:
+        for decision in message.decisions:
+            self.store.apply_decision(decision)
+        done = len(message.decisions)
+        status = message.status
+        self.query_one(ContextBar).set_activity(
+            f"{status.doing.capitalize()} {done}/{message.total}"
+        )
+        self._refresh_table()
+        self._show_detail()
+
+    @on(DecisionFinished)
+    def _decision_finished(self, message: DecisionFinished) -> None:
+        store = self.store
+        for decision in message.decisions:
+            store.apply_decision(decision)
+        images = message.images
+        store.end_decision(image.id for image in images)
+        self.query_one(ContextBar).set_activity("")
+        self._refresh_table()
+        self._show_detail()
+        status = message.status
+        total = len(images)
+        if len(message.decisions) < total:
+            return  # cancelled (the app is closing): nothing more to say
+        failures = [d for d in message.decisions if not d.ok]
         if any(isinstance(d.error, PasswordRequired) for d in failures):
-            if await self.imshare.ask_password():
-                self.notify("Logged in; press the key again to retry.", markup=False)
+            self.notify(
+                "Not logged in: nothing was decided. Press the key again to log in.",
+                severity="warning",
+                markup=False,
+            )
             return
         if not failures:
             noun = "image" if total == 1 else "images"
-            self.notify(f"{done} {total} {noun}.", markup=False, timeout=4)
+            self.notify(f"{status.done.capitalize()} {total} {noun}.", markup=False, timeout=4)
         elif total == 1:
             error = failures[0].error
             assert error is not None
-            self.notify(error.summary, title=f"Could not {verb}", severity="error", markup=False)
+            self.notify(
+                error.reason, title=f"Could not {status.verb}", severity="error", markup=False
+            )
         else:
             by_id = {image.id: image for image in images}
+            succeeded = total - len(failures)
             self.app.push_screen(
                 SummaryScreen(
-                    f"{done} {succeeded} of {total}; {len(failures)} failed "
+                    f"{status.done.capitalize()} {succeeded} of {total}; {len(failures)} failed "
                     "(still marked, press the key again to retry):",
                     [(by_id[d.image_id].name or d.image_id, d.error) for d in failures],
                 )
             )
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.imshare.report_worker_failure(event.worker)
-
-    def describe_state(self) -> dict[str, Any]:
-        """A compact summary for tests and the benchmark (what a user would see)."""
-        table = self.query_one(ImageTable)
-        return {
-            "view": view_label(self.store.view),
-            "rows": len(table.rows),
-            "counts": {view_label(k): v for k, v in self.store.counts().items()},
-            "marked": len(self.store.marked),
-            "current": table.current.id if table.current else None,
-        }

@@ -1,14 +1,14 @@
 """``P``: switch profile, clouds.yaml cloud or project without leaving the app (k9s ``:ctx``).
 
-Every choice is a complete set of settings with its own cached token, so switching back is
-instant while that token lives. Switching project reuses the password in memory, or re-scopes
-the current token when there is none (Keystone's token method), so no password is asked.
+The picker shows what it is given and returns what the user chose (``PickerChoice``); the app
+turns that into settings and a session. Every choice keeps its own cached token, so switching
+back is instant while that token lives.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on, work
@@ -18,33 +18,45 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import Worker
 
+from tui.app.messages import ReportsWorkerFailures
 from tui.cloud.errors import ApiError
-from tui.settings import config_file, sources
-from tui.settings.model import ConfigError, Settings
-
-if TYPE_CHECKING:
-    from tui.app.app import ImshareApp
 
 
 @dataclass(frozen=True, slots=True)
-class ContextChoice:
-    """What the picker chose: settings to switch to and where they came from."""
+class PickerChoice:
+    """What the user picked: ``kind`` is "profile", "cloud" or "project"; ``value`` its name/id."""
 
-    settings: Settings
-    profile: str
-    source: str
+    kind: str
+    value: str
 
 
-class ContextPicker(ModalScreen[ContextChoice | None]):
+@dataclass(frozen=True, slots=True)
+class PickerContext:
+    """What the picker shows: the choices, which one is current, and a problem to mention."""
+
+    profiles: Sequence[str]
+    clouds: Sequence[str]
+    current_profile: str
+    current_cloud: str
+    current_project_id: str
+    user: str
+    problem: str = ""
+
+
+class ContextPicker(ReportsWorkerFailures, ModalScreen[PickerChoice | None]):
     """A list of config profiles, clouds.yaml clouds and the user's projects."""
 
     BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="picker_cancel")]
 
-    @property
-    def imshare(self) -> ImshareApp:
-        return self.app  # type: ignore[return-value]
+    def __init__(
+        self,
+        context: PickerContext,
+        list_projects: Callable[[], Awaitable[list[tuple[str, str]]]],
+    ) -> None:
+        super().__init__()
+        self.context = context
+        self._list_projects = list_projects
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker-dialog"):
@@ -61,46 +73,29 @@ class ContextPicker(ModalScreen[ContextChoice | None]):
         self.load_projects()
 
     def _fill(self, projects: list[tuple[str, str]] | None, problem: str = "") -> None:
-        from tui.settings import clouds_yaml
-
-        app = self.imshare
+        context = self.context
         options = self.query_one(OptionList)
         highlighted = options.highlighted
         options.clear_options()
-        current_token = app.session.current_token
-        profiles: list[str] = []
-        if not app.demo:  # the demo cloud has no config file of its own
-            try:
-                profiles = config_file.list_profiles(app.config_path)
-            except ConfigError as error:
-                problem = problem or str(error)
-        if profiles:
+        if context.profiles:
             heading = Text("Config profiles (config.toml)", style="bold")
             options.add_option(Option(heading, disabled=True))
-        for name in profiles:
-            mark = "● " if name == app.profile else "  "
+        for name in context.profiles:
+            mark = "● " if name == context.current_profile else "  "
             options.add_option(Option(Text(f"{mark}{name}"), id=f"profile:{name}"))
-        clouds: list[str] = []
-        if not app.demo:
-            try:
-                clouds = clouds_yaml.list_clouds()
-            except ConfigError as error:
-                problem = problem or str(error)
-        if clouds:
+        if context.clouds:
             options.add_option(Option(Text("clouds.yaml", style="bold"), disabled=True))
-            for name in clouds:
-                current = app.source.endswith(f"cloud {name}") or app.source == name
-                mark = "● " if current else "  "
+            for name in context.clouds:
+                mark = "● " if name == context.current_cloud else "  "
                 options.add_option(Option(Text(f"{mark}{name}"), id=f"cloud:{name}"))
-        user = current_token.user_name if current_token else app.settings.username
-        options.add_option(Option(Text(f"Projects of {user or '?'}", style="bold"), disabled=True))
+        heading = Text(f"Projects of {context.user or '?'}", style="bold")
+        options.add_option(Option(heading, disabled=True))
         if projects is None:
             options.add_option(Option(Text("  loading…", style="dim"), disabled=True))
         elif not projects:
             options.add_option(Option(Text("  (none listed)", style="dim"), disabled=True))
         for project_id, name in projects or []:
-            current = current_token is not None and current_token.project_id == project_id
-            mark = "● " if current else "  "
+            mark = "● " if project_id == context.current_project_id else "  "
             options.add_option(
                 Option(Text(f"{mark}{name}  ({project_id[:8]})"), id=f"project:{project_id}")
             )
@@ -112,12 +107,12 @@ class ContextPicker(ModalScreen[ContextChoice | None]):
                 if not option.disabled and str(option.prompt).startswith("●"):
                     options.highlighted = index
                     break
-        self.query_one("#picker-status", Static).update(Text(problem))
+        self.query_one("#picker-status", Static).update(Text(problem or context.problem))
 
     @work(exclusive=True, group="picker-projects", exit_on_error=False)
     async def load_projects(self) -> None:
         try:
-            projects = await self.imshare.session.list_projects()
+            projects = await self._list_projects()
         except ApiError as error:
             self._fill(projects=[], problem=f"Cannot list projects: {error.summary}")
             return
@@ -126,46 +121,8 @@ class ContextPicker(ModalScreen[ContextChoice | None]):
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         kind, _, value = (event.option.id or "").partition(":")
-        try:
-            choice = self._resolve(kind, value)
-        except ConfigError as error:
-            self.query_one("#picker-status", Static).update(Text(str(error)))
-            return
-        if choice is not None:
-            self.dismiss(choice)
-
-    def _resolve(self, kind: str, value: str) -> ContextChoice | None:
-        app = self.imshare
-        current = app.settings
-        if kind == "project":
-            token = app.session.current_token
-            settings = replace(current, project_id=value, project_name="")
-            if not current.password and not current.uses_token and token is not None:
-                # No password in memory: re-scope the token we hold instead of asking for one.
-                settings = replace(settings, auth_type="token", token=token.value)
-            return ContextChoice(settings, app.profile, f"project {value}")
-        if kind not in ("profile", "cloud"):
-            return None
-        # An explicit switch means exactly that profile or cloud: the OS_* variables of the
-        # shell that started the app do not apply to it.
-        loaded = sources.load(
-            app.config_path,
-            environ={},
-            profile=value if kind == "profile" else None,
-            cloud=value if kind == "cloud" else None,
-        )
-        settings = loaded.settings
-        same_login = (settings.auth_url, settings.username, settings.user_domain_name) == (
-            current.auth_url,
-            current.username,
-            current.user_domain_name,
-        )
-        if not settings.password and same_login and current.password:
-            settings = replace(settings, password=current.password)
-        return ContextChoice(settings, loaded.profile, loaded.source or f"{kind} {value}")
+        if kind in ("profile", "cloud", "project"):
+            self.dismiss(PickerChoice(kind, value))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.imshare.report_worker_failure(event.worker)

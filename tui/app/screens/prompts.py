@@ -16,7 +16,6 @@ from textual.widgets import Button, Input, Label, Static
 
 from tui.cloud.errors import ApiError
 from tui.cloud.models import SharedImage
-from tui.settings.model import Settings
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -98,12 +97,12 @@ class PasswordScreen(_InputDialog):
 
     password = True
 
-    def __init__(self, settings: Settings, problem: str = "") -> None:
+    def __init__(self, user: str, domain: str, project: str, problem: str = "") -> None:
         super().__init__()
         self.title_text = "Password needed" if not problem else "Login failed: try again"
         self.help_text = (
-            f"Log in as {settings.username or '?'} (domain {settings.user_domain_name or '?'}) "
-            f"to project {settings.project_label or '?'}. The password is kept in memory only."
+            f"Log in as {user or '?'} (domain {domain or '?'}) "
+            f"to project {project or '?'}. The password is kept in memory only."
         )
         if problem:
             self.help_text = f"{problem}\n\n{self.help_text}"
@@ -139,7 +138,7 @@ class SummaryScreen(ModalScreen[None]):
         text = Text()
         for name, error in self.failures:
             text.append(f"• {name}\n", style="bold")
-            text.append(f"  {error.summary if error else 'unknown error'}\n")
+            text.append(f"  {error.reason if error else 'unknown error'}\n")
         with Vertical(classes="dialog"):
             yield Label(Text(self.headline, style="bold"))
             with VerticalScroll(classes="dialog-body"):

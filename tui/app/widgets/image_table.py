@@ -25,12 +25,6 @@ from tui.app.store import COLUMN_BY_KEY, ImageStore
 from tui.cloud.models import MemberStatus, SharedImage
 from tui.formatting import date_text, human_size, printable, short_id
 
-_IN_FLIGHT = {
-    MemberStatus.ACCEPTED: "accepting…",
-    MemberStatus.REJECTED: "rejecting…",
-    MemberStatus.PENDING: "resetting…",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class _Layout:
@@ -94,8 +88,12 @@ def _cell(text: str, width: int, right: bool = False) -> str:
     return padding + text if right else text + padding
 
 
-class ImageTable(ScrollView, can_focus=True):
-    """Rows of shared images with a cursor, marks and a clickable, sortable header."""
+class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
+    """Rows of shared images with a cursor, marks and a clickable, sortable header.
+
+    Its own keys only: ScrollView's sideways scrolling means nothing here (no horizontal
+    overflow) and would only crowd the help screen.
+    """
 
     COMPONENT_CLASSES = {
         "image-table--header",
@@ -131,31 +129,33 @@ class ImageTable(ScrollView, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("down,j", "cursor_down", "Down", show=False),
-        Binding("up,k", "cursor_up", "Up", show=False),
-        Binding("g,home", "cursor_top", "Top", show=False, id="top"),
-        Binding("G,end", "cursor_bottom", "Bottom", show=False, id="bottom"),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("down,j", "cursor_down", "Next image", show=False, id="down"),
+        Binding("up,k", "cursor_up", "Previous image", show=False, id="up"),
+        Binding("g,home", "cursor_top", "First image", show=False, id="top"),
+        Binding("G,end", "cursor_bottom", "Last image", show=False, id="bottom"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="page_down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="page_up"),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=False, init=False)
 
     class Highlighted(Message):
-        """The cursor moved to another image (or to none)."""
+        """The cursor moved to another image (or to none).
+
+        While a key is held the rows move faster than the detail pane can follow; queued
+        highlights then merge, and the pane is drawn once for the row the cursor rests on.
+        """
 
         def __init__(self, image: SharedImage | None) -> None:
             self.image = image
             super().__init__()
 
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, ImageTable.Highlighted)
+
     class HeaderClicked(Message):
         def __init__(self, column: str) -> None:
             self.column = column
-            super().__init__()
-
-    class RowClicked(Message):
-        def __init__(self, image: SharedImage) -> None:
-            self.image = image
             super().__init__()
 
     def __init__(self, store: ImageStore, *, id: str | None = None) -> None:
@@ -275,7 +275,6 @@ class ImageTable(ScrollView, can_focus=True):
             index = meta["row"]
             if 0 <= index < len(self.rows):
                 self.cursor = index
-                self.post_message(self.RowClicked(self.rows[index]))
 
     # ------------------------------------------------------------ rendering
 
@@ -377,7 +376,7 @@ class ImageTable(ScrollView, can_focus=True):
             return image.name or "(no name)", ""
         if key == "status":
             if busy is not None:
-                return _IN_FLIGHT[busy], "image-table--busy"
+                return f"{busy.doing}…", "image-table--busy"
             status = image.status.value if image.status else "?"
             if failed:
                 return f"{status} !", "image-table--error"

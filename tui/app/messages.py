@@ -1,0 +1,100 @@
+"""What workers tell the screens, and what screens tell the app.
+
+Workers do the I/O and post these; handlers on the screen change the store and redraw. Progress
+messages carry everything known so far (not a delta), so when they arrive faster than the
+screen handles them, Textual merges them (``can_replace``) and only the newest is handled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+from textual.worker import Worker, WorkerState
+
+from tui.cloud.errors import ApiError
+from tui.cloud.models import Decision, Member, MemberStatus, SharedImage, Token
+
+
+@dataclass
+class ListingProgress(Message):
+    """Pages of listing ``generation`` so far: every image received, and the token in use."""
+
+    generation: int
+    images: tuple[SharedImage, ...]
+    token: Token | None
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ListingProgress) and message.generation == self.generation
+
+
+@dataclass
+class ListingFinished(Message):
+    """Listing ``generation`` ended: complete (``images``) or failed (``error``)."""
+
+    generation: int
+    images: tuple[SharedImage, ...] | None
+    error: ApiError | None
+    token: Token | None
+
+
+@dataclass
+class MemberLoaded(Message):
+    """The member record of one image arrived, or could not be read."""
+
+    image_id: str
+    member: Member | None
+    error: ApiError | None
+
+
+@dataclass
+class DecisionStarted(Message):
+    """A decision run was confirmed and its requests are about to go out."""
+
+    operation: int
+    status: MemberStatus
+    image_ids: tuple[str, ...]
+
+
+@dataclass
+class DecisionProgress(Message):
+    """Outcomes of run ``operation`` so far, in the order they became known."""
+
+    operation: int
+    status: MemberStatus
+    decisions: tuple[Decision, ...]
+    total: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DecisionProgress) and message.operation == self.operation
+
+
+@dataclass
+class DecisionFinished(Message):
+    """Run ``operation`` ended; ``decisions`` holds every outcome the cloud gave."""
+
+    operation: int
+    status: MemberStatus
+    images: tuple[SharedImage, ...]
+    decisions: tuple[Decision, ...]
+
+
+@dataclass
+class WorkerFailed(Message):
+    """A worker raised something it did not handle; bubbles to the app's one error funnel."""
+
+    worker_name: str
+    error: BaseException
+
+
+class ReportsWorkerFailures:
+    """Screen mixin: a worker of this screen that ended in error goes to the app's funnel.
+
+    ``Worker.StateChanged`` does not bubble, so each screen forwards it as ``WorkerFailed``.
+    """
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.state == WorkerState.ERROR and worker.error is not None:
+            event.stop()
+            self.post_message(WorkerFailed(worker.name, worker.error))  # type: ignore[attr-defined]
