@@ -17,7 +17,3 @@ class Endpoints:
 
     identity: str = ""
     image: dict[str, str] = field(default_factory=dict)
-
-    def image_url(self, region: str) -> str:
-        """The region's version-less image endpoint (KeyError for an unknown region)."""
-        return self.image[region]
