@@ -37,29 +37,38 @@ def password_auth(creds: dict[str, str], *, scope: dict[str, Any] | None = None)
 
 
 class Api:
-    """A tiny httpx wrapper: one authenticated client per cloud user, JSON errors."""
+    """A tiny httpx wrapper: one authenticated client per cloud user, JSON errors.
 
-    def __init__(self, cloud: DemoCloud, creds: dict[str, str] | None = None) -> None:
+    Image calls go to the region of the credentials (``OS_REGION_NAME``) unless
+    ``image_url`` says otherwise, as a client picks its region's catalog endpoint.
+    """
+
+    def __init__(
+        self, cloud: DemoCloud, creds: dict[str, str] | None = None, image_url: str | None = None
+    ) -> None:
         self.cloud = cloud
         self.http = httpx.Client(trust_env=False, timeout=10)
         self.creds = creds or cloud.credentials
+        self.image_url = image_url or cloud.image_url_for(self.creds["OS_REGION_NAME"])
         self.token = self.login()
 
     def login(self) -> str:
+        """Password auth; remembers the token's project id (the member id of its calls)."""
         resp = self.http.post(f"{self.cloud.auth_url}/auth/tokens", json=password_auth(self.creds))
         assert resp.status_code == 201, resp.text
+        self.project_id: str = resp.json()["token"]["project"]["id"]
         return resp.headers["X-Subject-Token"]
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"X-Auth-Token": self.token, "Accept": "application/json"}
         headers.update(kwargs.pop("headers", {}))
-        return self.http.request(method, f"{self.cloud.image_url}{path}", headers=headers, **kwargs)
+        return self.http.request(method, f"{self.image_url}{path}", headers=headers, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
 
     def put_member(self, image_id: str, body: Any, member_id: str | None = None) -> httpx.Response:
-        member = member_id or self.cloud.project_id
+        member = member_id or self.cloud.project_id  # project 0, as the owner tests need
         return self.request("PUT", f"/v2/images/{image_id}/members/{member}", json=body)
 
     def list_all(self, **params: Any) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
 """``imshare demo-server`` / ``python -m tui.democloud``: run the demo cloud in the foreground.
 
-Prints ``export OS_...=...`` lines on stdout once listening (so ``eval "$(...)"``
-or a parent process can pick them up), logs one line per request to stderr and exits
-cleanly on SIGINT/SIGTERM.
+Prints ``export OS_...=...`` lines (for the demo user's project 0) on stdout once
+listening (so ``eval "$(...)"`` or a parent process can pick them up), then on stderr the
+vault ids, each region's image endpoint and port and the user's projects with their
+regions; logs one line per request to stderr and exits cleanly on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from types import FrameType
 
 from .cloud import DemoCloud
 from .faults import Faults
+from .glance import FOREIGN_REGION_ERRORS
+from .seed import DEFAULT_PROJECTS, REGION, check_world
 
 
 def _rate(text: str) -> float:
@@ -33,6 +36,39 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    """A comma-separated list (``eu-de,eu-nl``); blanks around names are ignored."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _regions(text: str) -> tuple[str, ...]:
+    try:
+        return check_world(0, 1, _names(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _failure(text: str) -> tuple[str, int]:
+    """``NAME`` (403) or ``NAME=STATUS`` for ``--fail-project``."""
+    name, sep, status = text.partition("=")
+    if not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME or NAME=STATUS, got {text!r}")
+    try:
+        code = int(status) if sep else 403
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"status must be a number, got {status!r}") from None
+    if not 400 <= code <= 599:
+        raise argparse.ArgumentTypeError(f"status must be 400-599, got {code}")
+    return name.strip(), code
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the demo server's options to ``parser``."""
     net = parser.add_argument_group("server")
@@ -45,9 +81,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     net.add_argument("--port", type=_non_negative_int, default=0, help="port (0: any free)")
     data = parser.add_argument_group("data")
     data.add_argument(
-        "--images", type=_non_negative_int, default=300, help="images shared with the demo project"
+        "--images", type=_non_negative_int, default=300, help="images shared with the demo user"
     )
     data.add_argument("--seed", type=int, default=1, help="seed for the generated data")
+    data.add_argument(
+        "--projects",
+        type=_positive_int,
+        default=DEFAULT_PROJECTS,
+        metavar="N",
+        help=f"projects of the demo user, round-robin over the regions ({DEFAULT_PROJECTS})",
+    )
+    data.add_argument(
+        "--regions",
+        type=_regions,
+        default=(REGION,),
+        metavar="R1[,R2...]",
+        help=f"regions, each with its image API on its own port (default {REGION})",
+    )
+    data.add_argument(
+        "--foreign-region-error",
+        choices=FOREIGN_REGION_ERRORS,
+        default="unauthorized",
+        help="answer to a token of another region's project (default: 401 unauthorized)",
+    )
     data.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every request")
     data.add_argument(
         "--token-ttl", type=float, default=86400.0, metavar="SECONDS", help="token lifetime"
@@ -69,6 +125,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     flt.add_argument("--faults-on-writes", action="store_true",
                      help="also inject faults into member updates")  # fmt: skip
     flt.add_argument("--auth-faults", action="store_true", help="also inject faults into Keystone")
+    flt.add_argument("--fault-projects", type=_names, default=[], metavar="NAME[,NAME]",
+                     help="only requests of these projects (names or ids) get faults")  # fmt: skip
+    flt.add_argument("--fail-project", type=_failure, action="append", default=[],
+                     metavar="NAME[=STATUS]",
+                     help="every image request of the project fails (403); repeatable")  # fmt: skip
 
 
 def _is_loopback(host: str) -> bool:
@@ -93,6 +154,7 @@ def faults_from_args(args: argparse.Namespace) -> Faults | None:
         fault_seed=args.fault_seed,
         apply_to_writes=args.faults_on_writes,
         auth_faults=args.auth_faults,
+        projects=frozenset(getattr(args, "fault_projects", None) or ()),
     )
     return faults if faults.active else None
 
@@ -126,7 +188,17 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         log=sys.stderr,
         faults=faults,
+        projects=args.projects,
+        regions=args.regions,
+        foreign_region_error=args.foreign_region_error,
     )
+    named = [*args.fault_projects, *(name for name, _ in args.fail_project)]
+    unknown = [name for name in named if cloud.state.lookup_project(name) is None]
+    if unknown:
+        print(f"unknown project: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    for name, status in args.fail_project:
+        cloud.fail_project(name, status)
     try:
         cloud.start()
     except OSError as exc:
@@ -142,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
+        print(describe(cloud), file=sys.stderr, flush=True)
         while not stop.wait(0.5):
             pass
     finally:
@@ -149,6 +222,25 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def describe(cloud: DemoCloud) -> str:
+    """The regions (image endpoint, port) and the demo user's projects, for the operator.
+
+    The export lines are for project 0; another project needs its name and region, e.g.
+    ``OS_PROJECT_NAME=eu-nl_demo_staging OS_REGION_NAME=eu-nl``.
+    """
+    ports = cloud.region_ports()
+    lines = [
+        f"region {region}: image API {cloud.image_url_for(region)} (port {ports[region]})"
+        for region in cloud.regions
+    ]
+    lines.append("projects of user demo (OS_PROJECT_NAME, OS_REGION_NAME, id):")
+    lines.extend(
+        f"  {p.name} {p.region} {p.id}" + ("  <- the export lines" if n == 0 else "")
+        for n, p in enumerate(cloud.user_projects())
+    )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,9 @@
 A :class:`Faults` value describes *what* may go wrong; a :class:`FaultInjector` owns the
 seeded RNG and counters for one configuration and decides, request by request, whether
 and how to fail.  Faults hit only the image API unless ``auth_faults`` is set: a client's
-retry logic for Keystone is a different concern and should be tested on purpose.
+retry logic for Keystone is a different concern and should be tested on purpose.  With
+``projects`` they hit only requests of those projects, so a multi-project client can be
+tested with one flaky project among healthy ones.
 
 When no fault is configured the server never builds an injector, so the normal path
 pays nothing for this module.
@@ -13,7 +15,8 @@ from __future__ import annotations
 
 import random
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from enum import Enum
 
 from .wire import Response, json_response, otc_error, webob_error
@@ -34,6 +37,10 @@ class Faults:
     ``apply_to_writes``: PUT/POST/DELETE get faults too; on a 5xx or drop, a coin
     decides whether the change was applied before the failure (as real clouds do).
     ``auth_faults``: Keystone requests get faults too.
+    ``projects``: project ids or names; when given, only requests of those projects are
+    affected (image requests by their token's project; with ``auth_faults``, token
+    requests by the project they ask for), ``revoke_after`` counts only their requests
+    and revokes only their tokens.  Empty (the default): every request, as before.
     """
 
     revoke_after: int | None = None
@@ -46,8 +53,16 @@ class Faults:
     fault_seed: int | None = None
     apply_to_writes: bool = False
     auth_faults: bool = False
+    projects: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
+        projects = self.projects
+        if isinstance(projects, str):
+            raise ValueError("projects must be a collection of project ids or names")
+        projects = frozenset(projects if isinstance(projects, Iterable) else ())
+        if not all(isinstance(p, str) and p for p in projects):
+            raise ValueError("projects must hold non-empty project ids or names")
+        object.__setattr__(self, "projects", projects)
         total = 0.0
         for name in ("error_rate", "throttle_rate", "flow_control_rate", "drop_rate",
                      "malformed_rate"):  # fmt: skip
@@ -61,6 +76,14 @@ class Faults:
             raise ValueError("revoke_after must be >= 0")
         if self.slow_ms < 0:
             raise ValueError("slow_ms must be >= 0")
+
+    def targets(self, project_id: str | None, project_name: str | None) -> bool:
+        """Whether a request of this project is subject to the faults."""
+        if not self.projects:
+            return True
+        return (project_id is not None and project_id in self.projects) or (
+            project_name is not None and project_name in self.projects
+        )
 
     @property
     def active(self) -> bool:

@@ -13,11 +13,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from . import schemas
+from .endpoints import Endpoints
 from .records import MEMBER_STATUSES, Image
-from .state import CloudState, ListError, Token
+from .state import CloudState, ListError, ProjectFailure, Token
 from .wire import (
     JSON,
     KEYSTONE_401,
+    REASONS,
     Request,
     Response,
     dumps,
@@ -33,23 +35,87 @@ VERSIONS: tuple[tuple[str, str], ...] = (
 )
 _NO_BODY = object()
 
+#: How a region's image API answers a token scoped to a project of another region:
+#: ``unauthorized`` = keystonemiddleware's 401 (the default, see the README for why),
+#: ``IMG.0108`` = IMS's documented 400 "The tenant ID was not found in the current region."
+FOREIGN_REGION_ERRORS: tuple[str, ...] = ("unauthorized", "IMG.0108")
+
+#: WebOb's default explanation per status, for :meth:`GlanceApi.failure`.
+_EXPLANATIONS: dict[int, str] = {
+    400: "The server could not comply with the request since it is either malformed or "
+    "otherwise incorrect.",
+    403: "Access was denied to this resource.",
+    404: "The resource could not be found.",
+    409: "There was a conflict when trying to complete your request.",
+    429: "The client has sent too many requests in a given amount of time.",
+    500: "The server has either erred or is incapable of performing the requested operation.",
+    502: "Bad gateway.",
+    503: "The server is currently unavailable. Please try again at a later time.",
+    504: "The gateway has timed out.",
+}
+
 
 class GlanceApi:
-    """Request handlers for the image service; every handler gets a validated token."""
+    """Request handlers for one region's image service; every handler gets a validated token.
 
-    def __init__(self, state: CloudState, base_url: str) -> None:
+    ``base_url`` is this port's base (``{base_url}/image`` is the endpoint); ``region``
+    the region served here.  Keystone's address comes from ``endpoints`` (it may be on
+    another port).
+    """
+
+    def __init__(
+        self,
+        state: CloudState,
+        base_url: str,
+        endpoints: Endpoints | None = None,
+        region: str | None = None,
+        foreign_region_error: str = "unauthorized",
+    ) -> None:
         self.state = state
         self.base_url = base_url
-        self.www_authenticate = f'Keystone uri="{base_url}/identity"'
+        self.endpoints = endpoints or Endpoints(base_url, {})
+        self.region = region or state.regions[0]
+        self.foreign_region_error = foreign_region_error
+
+    @property
+    def www_authenticate(self) -> str:
+        """keystonemiddleware's ``WWW-Authenticate``: where to get a token (Keystone)."""
+        return f'Keystone uri="{self.endpoints.identity or self.base_url}/identity"'
 
     # ------------------------------------------------------------------ plumbing
 
     def authenticate(self, req: Request) -> Token | Response:
-        """keystonemiddleware: a valid project-scoped ``X-Auth-Token`` or a JSON 401."""
+        """keystonemiddleware: a valid project-scoped ``X-Auth-Token`` or a JSON 401.
+
+        A token scoped to a project of another region fails too: an OTC project lives in
+        one region and only that region's IMS knows it (see :data:`FOREIGN_REGION_ERRORS`).
+        """
         token = self.state.validate_token(req.header("X-Auth-Token"))
         if token is None or token.project is None:
             return keystone_error(401, KEYSTONE_401, self.www_authenticate)
+        if self.state.multi_region and token.project.region != self.region:
+            if self.foreign_region_error == "IMG.0108":
+                return otc_error(
+                    400, "IMG.0108", "The tenant ID was not found in the current region."
+                )
+            return keystone_error(401, KEYSTONE_401, self.www_authenticate)
         return token
+
+    def failure(self, req: Request, failure: ProjectFailure) -> Response:
+        """The answer of a failed project (``DemoCloud.fail_project``), shaped as Glance's.
+
+        A 401 is keystonemiddleware's (that is who sends 401s); anything else is a WebOb
+        error rendered for ``Accept``, with WebOb's default explanation unless given one.
+        """
+        if failure.status == 401:
+            return keystone_error(401, failure.message or KEYSTONE_401, self.www_authenticate)
+        explanation = failure.message or _EXPLANATIONS.get(
+            failure.status, REASONS.get(failure.status, "Error")
+        )
+        resp = self.error(req, failure.status, explanation)
+        if failure.status in (429, 503):
+            resp.headers.append(("Retry-After", "1"))
+        return resp
 
     @staticmethod
     def error(req: Request, status: int, explanation: str) -> Response:

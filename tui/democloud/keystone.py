@@ -2,8 +2,12 @@
 
 Only what image-sharing clients touch is implemented, but with Keystone's real shapes:
 the 300 version document keystoneauth discovers, ``X-Subject-Token``, microsecond
-``Z`` timestamps, the catalog with a version-less image endpoint, and Keystone's JSON
-errors with ``WWW-Authenticate`` on 401.
+``Z`` timestamps, the catalog with a version-less image endpoint per region, and
+Keystone's JSON errors with ``WWW-Authenticate`` on 401.  Re-scoping with the ``token``
+method follows upstream ``keystone/auth/plugins/token.py`` and
+``keystone/api/_shared/authentication.py``: the new token keeps the original's
+``expires_at``, its methods are the original's plus ``token``, and its ``audit_ids`` are
+``[new id, audit chain id]``.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .endpoints import Endpoints
 from .records import Domain, Project, User
-from .seed import REGION
 from .state import CloudState, Token
 from .wire import KEYSTONE_401, Request, Response, dumps, keystone_error, keystone_time
 
@@ -34,12 +38,22 @@ _VALIDATION = (
 )
 
 
-class KeystoneApi:
-    """Request handlers for the identity service."""
+_CATALOG_FORBIDDEN = "A project-scoped token is required to produce a service catalog."
 
-    def __init__(self, state: CloudState, base_url: str) -> None:
+
+class KeystoneApi:
+    """Request handlers for the identity service.
+
+    ``endpoints`` says where each region's image API listens (the catalog lists them
+    all); without it the image API is assumed at ``{base_url}/image``.
+    """
+
+    def __init__(
+        self, state: CloudState, base_url: str, endpoints: Endpoints | None = None
+    ) -> None:
         self.state = state
         self.base_url = base_url
+        self.endpoints = endpoints or Endpoints(base_url, {})
         self.www_authenticate = f'Keystone uri="{base_url}/identity"'
 
     # ------------------------------------------------------------------ helpers
@@ -58,33 +72,45 @@ class KeystoneApi:
         return {**VERSION, "links": [{"rel": "self", "href": f"{self.base_url}/identity/v3/"}]}
 
     def catalog(self) -> list[dict[str, Any]]:
-        """Identity and image services; the image URL has no version (as on OTC)."""
-        base = self.base_url
+        """Identity and image services; the image URL has no version (as on OTC).
 
-        def endpoints(url: str, seed: str) -> list[dict[str, str]]:
+        Every region gets its endpoints (public and internal), region by region as real
+        Keystone lists a multi-region deployment; each region's image URL is its own port.
+        Keystone is one service for all regions, so its URL is the same in each.  Endpoint
+        ids are fixed per (service, interface, region index): the first region's are
+        today's.
+        """
+        base = self.base_url
+        regions = self.state.regions
+
+        def endpoints(url_of: Any, seed: str) -> list[dict[str, str]]:
             return [
                 {
-                    "id": f"{seed}{n:02d}" + "0" * 28,
+                    "id": f"{seed}{n:02d}" + ("0" * 28 if r == 0 else f"{r:02d}" + "0" * 26),
                     "interface": iface,
-                    "region": REGION,
-                    "region_id": REGION,
-                    "url": url,
+                    "region": region,
+                    "region_id": region,
+                    "url": url_of(region),
                 }
+                for r, region in enumerate(regions)
                 for n, iface in enumerate(("public", "internal"))
             ]
+
+        def image_url(region: str) -> str:
+            return self.endpoints.image.get(region) or f"{base}/image"
 
         return [
             {
                 "type": "identity",
                 "id": "d5a7c1e0f3b94c2a8e6d4b2a0c9e7f11",
                 "name": "keystone",
-                "endpoints": endpoints(f"{base}/identity/v3", "a1"),
+                "endpoints": endpoints(lambda region: f"{base}/identity/v3", "a1"),
             },
             {
                 "type": "image",
                 "id": "b8e2d4f6a1c34e5b9d7f0a2c4e6b8d22",
                 "name": "glance",
-                "endpoints": endpoints(f"{base}/image", "b2"),
+                "endpoints": endpoints(image_url, "b2"),
             },
         ]
 
@@ -131,7 +157,15 @@ class KeystoneApi:
         return Response(200, dumps({"version": self.version_doc()}))
 
     def issue(self, req: Request) -> Response:
-        """``POST /identity/v3/auth/tokens`` with the password or token method."""
+        """``POST /identity/v3/auth/tokens`` with the password or token method.
+
+        Scope as upstream: ``project`` (by id, or name plus domain), ``domain``, or none /
+        ``"unscoped"`` for an unscoped token (the demo users have no default project).  The
+        ``token`` method re-scopes: same user, the original's ``expires_at``, methods
+        ``["token", *original methods]`` (upstream puts them in a set, so real order
+        varies) and ``audit_ids`` ``[new, chain id]``, the chain id being the original's
+        last audit id.
+        """
         try:
             body = json.loads(req.body) if req.body else None
         except (ValueError, UnicodeDecodeError):
@@ -145,26 +179,27 @@ class KeystoneApi:
         methods = identity.get("methods")
         if not isinstance(methods, list) or not methods:
             return self.bad_request("methods", "identity")
+        original: Token | None = None
         if "password" in methods:
             user = self._password_user(identity.get("password"))
             if isinstance(user, Response):
                 return user
-            previous_project: Project | None = None
         elif "token" in methods:
             spec = identity.get("token")
             if not isinstance(spec, dict) or not isinstance(spec.get("id"), str):
                 return self.bad_request("id", "token")
-            old = self.state.validate_token(spec["id"])
-            if old is None:
+            original = self.state.validate_token(spec["id"])
+            if original is None:
                 return self.unauthorized()
-            user, previous_project = old.user, old.project
+            user = original.user
         else:
             return self.unauthorized()
         scope = auth.get("scope")
         project: Project | None = None
         domain: Domain | None = None
-        if scope is None or scope == "unscoped":
-            project = previous_project if "token" in methods else None
+        unscoped = scope is None or scope == "unscoped"
+        if unscoped or (isinstance(scope, dict) and "unscoped" in scope):
+            pass  # unscoped (upstream: the user's default project, which demo users lack)
         elif isinstance(scope, dict) and "project" in scope:
             found = self._scope_project(scope["project"], user)
             if isinstance(found, Response):
@@ -180,7 +215,17 @@ class KeystoneApi:
             domain = user.domain
         else:
             return self.bad_request("project or domain", "scope")
-        token = self.state.issue_token(user, project, list(methods), domain)
+        if original is None:
+            token = self.state.issue_token(user, project, list(methods), domain)
+        else:
+            token = self.state.issue_token(
+                user,
+                project,
+                list(dict.fromkeys(["token", *original.methods])),
+                domain,
+                expires_at=original.expires_at,
+                parent_audit_id=original.audit_ids[-1],
+            )
         payload = self.token_body(token, with_catalog=not req.has_param("nocatalog"))
         return Response(201, dumps(payload), headers=[("X-Subject-Token", token.id)])
 
@@ -268,6 +313,23 @@ class KeystoneApi:
             "next": None,
         }
         return Response(200, dumps({"projects": projects, "links": links}))
+
+    def auth_catalog(self, req: Request) -> Response:
+        """``GET /identity/v3/auth/catalog``: the catalog for the ``X-Auth-Token``'s scope.
+
+        Upstream ``AuthCatalogResource``: 403 without a project scope, else
+        ``{"catalog": [...], "links": {"self": ...}}`` (the token's catalog).
+        """
+        caller = self.state.validate_token(req.header("X-Auth-Token"))
+        if caller is None:
+            return self.unauthorized()
+        if caller.project is None:
+            return keystone_error(403, _CATALOG_FORBIDDEN)
+        body = {
+            "catalog": self.catalog(),
+            "links": {"self": f"{self.base_url}/identity/v3/auth/catalog"},
+        }
+        return Response(200, dumps(body))
 
     def revoke(self, req: Request) -> Response:
         """``DELETE /identity/v3/auth/tokens``: revoke the subject token (204)."""

@@ -13,6 +13,8 @@ from typing import Any
 from .wire import glance_time
 
 MEMBER_STATUSES: tuple[str, ...] = ("pending", "accepted", "rejected")
+#: The region records belong to unless told otherwise (the demo's first region).
+DEFAULT_REGION = "eu-de"
 
 
 @dataclass(slots=True)
@@ -25,11 +27,16 @@ class Domain:
 
 @dataclass(slots=True)
 class Project:
-    """A Keystone project; its id is the Glance ``owner`` / ``member_id``."""
+    """A Keystone project; its id is the Glance ``owner`` / ``member_id``.
+
+    On OTC a project lives in exactly one region (its name starts with the region), and
+    only that region's image service knows it, so the region is part of the record.
+    """
 
     id: str
     name: str
     domain: Domain
+    region: str = DEFAULT_REGION
 
 
 @dataclass(slots=True)
@@ -52,7 +59,17 @@ class Image:
     document is parsed lazily for the rare filter or sort on anything else.
     """
 
-    __slots__ = ("_doc", "created_at", "id", "name", "owner", "raw", "status", "visibility")
+    __slots__ = (
+        "_doc",
+        "created_at",
+        "id",
+        "name",
+        "owner",
+        "raw",
+        "region",
+        "status",
+        "visibility",
+    )
 
     def __init__(
         self,
@@ -63,6 +80,7 @@ class Image:
         created_at: str,
         raw: bytes,
         status: str = "active",
+        region: str = DEFAULT_REGION,
     ) -> None:
         self.id = id
         self.owner = owner
@@ -71,11 +89,13 @@ class Image:
         self.created_at = created_at
         self.status = status
         self.raw = raw
+        # Images are regional resources: only their region's image API lists them.
+        self.region = region
         self._doc: dict[str, Any] | None = None
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Image:
-        """Build from a document (used for images created at run time)."""
+    def from_doc(cls, doc: dict[str, Any], region: str = DEFAULT_REGION) -> Image:
+        """Build from a document (used for images created at run time and for replicas)."""
         raw = json.dumps(doc, ensure_ascii=False).encode()
         img = cls(
             doc["id"],
@@ -85,6 +105,7 @@ class Image:
             doc["created_at"],
             raw,
             doc.get("status", "active"),
+            region,
         )
         img._doc = doc
         return img
@@ -98,7 +119,10 @@ class Image:
         return doc
 
     def __repr__(self) -> str:
-        return f"Image(id={self.id!r}, name={self.name!r}, owner={self.owner!r})"
+        return (
+            f"Image(id={self.id!r}, name={self.name!r}, owner={self.owner!r}, "
+            f"region={self.region!r})"
+        )
 
 
 @dataclass(slots=True)

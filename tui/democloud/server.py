@@ -1,5 +1,10 @@
 """The HTTP layer: routing, fault injection, statistics and the loopback server.
 
+One :class:`App` per listening port: the main port serves Keystone and the first
+region's image API; every further region's image API has a port (and an App) of its own,
+as each OTC region has its own ``ims.<region>`` host.  The apps share the store, the
+statistics and the fault injector.
+
 ``http.server.ThreadingHTTPServer`` with HTTP/1.1 keep-alive, one thread per
 connection.  Each response goes out in a single ``sendall`` with ``TCP_NODELAY`` set:
 writing headers and body separately would meet Nagle's algorithm and delayed ACKs and
@@ -9,6 +14,7 @@ cost ~40 ms per request, which would make every benchmark measure the demo serve
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import socket
 import socketserver
@@ -26,10 +32,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import faults as faultmod
 from .batch import BatchApi
+from .endpoints import Endpoints
 from .faults import FaultInjector, FaultKind, Faults
-from .glance import GlanceApi
+from .glance import FOREIGN_REGION_ERRORS, GlanceApi
 from .keystone import KeystoneApi
-from .state import CloudState
+from .state import CloudState, Token
 from .wire import REASONS, Request, Response, request_id, webob_error
 
 WRITE_METHODS = frozenset({"PUT", "POST", "DELETE", "PATCH"})
@@ -48,14 +55,20 @@ class DemoStats:
     image_requests: int = 0
     requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
+    #: Image-API requests per region (which region's port they reached).
+    region_requests: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, method: str, template: str, status: int, service: str) -> None:
+    def record(
+        self, method: str, template: str, status: int, service: str, region: str | None = None
+    ) -> None:
         """Count one finished request."""
         with self._lock:
             self.requests[(method, template, status)] += 1
             if service == "image":
                 self.image_requests += 1
+                if region is not None:
+                    self.region_requests[region] += 1
             if method == "POST" and template == "/identity/v3/auth/tokens":
                 self.token_requests += 1
 
@@ -75,6 +88,7 @@ class DemoStats:
             self.image_requests = 0
             self.requests.clear()
             self.faults.clear()
+            self.region_requests.clear()
 
 
 Handler = Callable[..., Response]
@@ -92,7 +106,11 @@ class Route:
 
 
 class App:
-    """Routes requests to Keystone/Glance, injecting faults and counting as it goes."""
+    """Routes requests to Keystone/Glance, injecting faults and counting as it goes.
+
+    ``region`` is the region whose image API this app serves (default: the first);
+    ``identity=False`` leaves Keystone out (a further region's port serves images only).
+    """
 
     def __init__(
         self,
@@ -103,15 +121,29 @@ class App:
         log: LogSink | None = None,
         faults: Faults | None = None,
         batch_api: bool = True,
+        region: str | None = None,
+        identity: bool = True,
+        endpoints: Endpoints | None = None,
+        stats: DemoStats | None = None,
+        foreign_region_error: str = "unauthorized",
     ) -> None:
+        if foreign_region_error not in FOREIGN_REGION_ERRORS:
+            raise ValueError(
+                f"foreign_region_error must be one of {', '.join(FOREIGN_REGION_ERRORS)}"
+            )
         self.state = state
         self.base_url = base_url
         self.batch_api = batch_api
+        self.region = region or state.regions[0]
+        self.serves_identity = identity
+        if endpoints is None:
+            endpoints = Endpoints(base_url, {self.region: f"{base_url}/image"})
+        self.endpoints = endpoints
         self.latency = latency_ms / 1000.0
         self.log = log
-        self.stats = DemoStats()
-        self.keystone = KeystoneApi(state, base_url)
-        self.glance = GlanceApi(state, base_url)
+        self.stats = stats if stats is not None else DemoStats()
+        self.keystone = KeystoneApi(state, base_url, endpoints)
+        self.glance = GlanceApi(state, base_url, endpoints, self.region, foreign_region_error)
         self.batch = BatchApi(state, self.glance)
         self.injector: FaultInjector | None = None
         self.set_faults(faults)
@@ -120,6 +152,10 @@ class App:
     def set_faults(self, faults: Faults | None) -> None:
         """Switch fault configuration (resets fault RNG and counters)."""
         self.injector = FaultInjector(faults) if faults is not None and faults.active else None
+
+    def set_injector(self, injector: FaultInjector | None) -> None:
+        """Use a fault injector shared with the cloud's other ports (one RNG, one count)."""
+        self.injector = injector
 
     def _routes(self) -> list[Route]:
         ks, gl, bt = self.keystone, self.glance, self.batch
@@ -144,7 +180,7 @@ class App:
                 GET=bt.show_job,
             ),
         ]
-        return [
+        identity = [
             r("/identity/?", "/identity", "identity", False, GET=ks.versions),
             r("/identity/v3/?", "/identity/v3", "identity", False, GET=ks.version),
             r(
@@ -163,8 +199,20 @@ class App:
                 "identity",
                 False,
                 GET=ks.auth_projects,
+                HEAD=ks.auth_projects,
+            ),
+            r(
+                "/identity/v3/auth/catalog",
+                "/identity/v3/auth/catalog",
+                "identity",
+                False,
+                GET=ks.auth_catalog,
+                HEAD=ks.auth_catalog,
             ),
             r("/identity/.*", "/identity/*", "identity", False),
+        ]
+        return [
+            *(identity if self.serves_identity else []),
             r("/image/?", "/image", "image", False, GET=gl.versions),
             r("/image/v2/?", "/image/v2", "image", False, GET=gl.versions),
             r("/image/v2/images", "/image/v2/images", "image", True, GET=gl.list_images),
@@ -256,13 +304,25 @@ class App:
         route, args = self._match(req.path)
         template = route.template if route else req.path
         service = route.service if route else "other"
+        if self.state.failed_projects and route is not None and route.authenticated:
+            checked = self.glance.authenticate(req)
+            if isinstance(checked, Token) and checked.project is not None:
+                failure = self.state.project_failure(checked.project.id)
+                if failure is not None:
+                    self._count_fault("project_failure")
+                    return self.glance.failure(req, failure), None, template, service
         injector = self.injector
         decision = None
-        if injector is not None and (
-            service == "image" or (service == "identity" and injector.faults.auth_faults)
+        if (
+            injector is not None
+            and (service == "image" or (service == "identity" and injector.faults.auth_faults))
+            and (not injector.faults.projects or self._targets(req, service, injector.faults))
         ):
             if service == "image" and injector.count_and_check_revoke():
-                self.state.revoke_tokens()
+                if injector.faults.projects:
+                    self.state.revoke_tokens(self._fault_project_ids(injector.faults))
+                else:
+                    self.state.revoke_tokens()
                 self._count_fault("revoke")
             if injector.faults.slow_ms:
                 time.sleep(injector.faults.slow_ms / 1000.0)
@@ -289,6 +349,31 @@ class App:
             mode = "silent" if decision.variant % 4 == 0 else "partial"
             return (real if mode == "partial" else None), mode, template, service
         return faultmod.malformed_response(real, decision.variant), None, template, service
+
+    def _targets(self, req: Request, service: str, faults: Faults) -> bool:
+        """Whether a request belongs to one of ``faults.projects``.
+
+        Image requests: the project of their ``X-Auth-Token``.  Keystone requests: the
+        project a ``POST /auth/tokens`` asks to be scoped to, else the caller's token's.
+        Requests without a project (no or a bad token) are never targeted.
+        """
+        if service == "identity" and req.method == "POST" and req.path.endswith("/auth/tokens"):
+            try:
+                body = json.loads(req.body) if req.body else None
+                spec = body["auth"]["scope"]["project"]
+            except (ValueError, UnicodeDecodeError, KeyError, TypeError):
+                return False
+            if not isinstance(spec, dict):
+                return False
+            return faults.targets(spec.get("id"), spec.get("name"))
+        token = self.state.validate_token(req.header("X-Auth-Token"))
+        if token is None or token.project is None:
+            return False
+        return faults.targets(token.project.id, token.project.name)
+
+    def _fault_project_ids(self, faults: Faults) -> set[str]:
+        """The ids of the projects a project-filtered :class:`Faults` names."""
+        return {p.id for p in self.state.projects.values() if faults.targets(p.id, p.name)}
 
     def _count_fault(self, kind: str) -> None:
         with self.stats._lock:
@@ -346,7 +431,7 @@ class _Handler(BaseHTTPRequestHandler):
         resp, drop, template, service = app.handle(req)
         status = resp.status if resp is not None and drop is None else 0
         # Count before sending: a client that has its answer must see the counter moved.
-        app.stats.record(req.method, template, status, service)
+        app.stats.record(req.method, template, status, service, app.region)
         try:
             if drop == "silent" or resp is None:
                 self.close_connection = True
@@ -356,7 +441,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         if app.log is not None:
             ms = (time.perf_counter() - started) * 1000.0
-            app.log(f"{req.method} {req.path} {status or 'DROPPED'} {ms:.1f}")
+            # A further region's port says which region it is (the main port stays terse).
+            where = "" if app.serves_identity else f" {app.region}"
+            app.log(f"{req.method} {req.path} {status or 'DROPPED'} {ms:.1f}{where}")
 
     def _send(self, resp: Response, *, partial: bool) -> None:
         body = resp.body

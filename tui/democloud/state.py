@@ -21,7 +21,7 @@ import bisect
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,13 +125,29 @@ def _sort_value(img: Image, key: str) -> tuple[int, Any]:
     return (0, 0) if value is None else (1, value)
 
 
+@dataclass(frozen=True, slots=True)
+class ProjectFailure:
+    """A project whose every image request fails (``DemoCloud.fail_project``)."""
+
+    status: int
+    message: str | None = None
+
+
 class CloudState:
-    """Projects, users, tokens, images, members and jobs, behind one lock."""
+    """Projects, users, tokens, images, members and jobs, behind one lock.
+
+    Images and projects belong to a region.  With one region (the default) nothing here
+    looks at regions, so the single-region hot path is unchanged; with several, a project
+    only sees its own region's images, as on OTC where images are regional resources.
+    """
 
     def __init__(self, data: SeedData, token_ttl_seconds: float = 86400.0) -> None:
         self.lock = threading.RLock()
         self.seed = data
         self.token_ttl = float(token_ttl_seconds)
+        self.regions: tuple[str, ...] = tuple(data.regions)
+        self.multi_region = len(self.regions) > 1
+        self.failed_projects: dict[str, ProjectFailure] = {}
         self.projects: dict[str, Project] = {p.id: p for p in data.projects}
         self.users: list[User] = list(data.users)
         self.images: dict[str, Image] = {i.id: i for i in data.images}
@@ -184,23 +200,46 @@ class CloudState:
                 return proj
         return None
 
+    def lookup_project(self, name_or_id: str) -> Project | None:
+        """A project by id, else by name (names are unique enough in the demo world)."""
+        project = self.projects.get(name_or_id)
+        if project is not None:
+            return project
+        return next((p for p in self.projects.values() if p.name == name_or_id), None)
+
+    def region_of(self, project_id: str) -> str | None:
+        """The region a project lives in (None for an unknown project id)."""
+        project = self.projects.get(project_id)
+        return None if project is None else project.region
+
     def issue_token(
         self,
         user: User,
         project: Project | None,
         methods: list[str],
         domain: Domain | None = None,
+        *,
+        expires_at: float | None = None,
+        parent_audit_id: str | None = None,
     ) -> Token:
-        """Create a token; the id looks like a Fernet token (long, URL-safe)."""
+        """Create a token; the id looks like a Fernet token (long, URL-safe).
+
+        A re-scoped token passes the original's ``expires_at`` and the audit chain id
+        (Keystone's ``token_authenticate``): re-scoping must not extend a token's life, and
+        ``audit_ids`` becomes ``[own audit id, chain id]``.
+        """
         now = time.time()
+        audit_ids = [secrets.token_urlsafe(16)[:22]]
+        if parent_audit_id is not None:
+            audit_ids.append(parent_audit_id)
         token = Token(
             id="gAAAAA" + secrets.token_urlsafe(150),
             user=user,
             project=project,
             methods=methods,
             issued_at=now,
-            expires_at=now + self.token_ttl,
-            audit_ids=[secrets.token_urlsafe(16)[:22]],
+            expires_at=now + self.token_ttl if expires_at is None else expires_at,
+            audit_ids=audit_ids,
             domain=domain,
         )
         with self.lock:
@@ -220,12 +259,37 @@ class CloudState:
             return None
         return token
 
-    def revoke_tokens(self) -> int:
-        """Invalidate every issued token; returns how many there were."""
+    def revoke_tokens(self, project_ids: Collection[str] | None = None) -> int:
+        """Invalidate issued tokens (all, or those scoped to ``project_ids``); returns the count."""
         with self.lock:
-            count = len(self.tokens)
-            self.tokens.clear()
-        return count
+            if project_ids is None:
+                count = len(self.tokens)
+                self.tokens.clear()
+                return count
+            doomed = [
+                t.id
+                for t in self.tokens.values()
+                if t.project is not None and t.project.id in project_ids
+            ]
+            for token_id in doomed:
+                del self.tokens[token_id]
+        return len(doomed)
+
+    # ------------------------------------------------------------------ project failures
+
+    def fail_project(self, project_id: str, failure: ProjectFailure) -> None:
+        """Make every image request scoped to ``project_id`` answer ``failure``."""
+        with self.lock:
+            self.failed_projects[project_id] = failure
+
+    def heal_project(self, project_id: str) -> bool:
+        """Undo :meth:`fail_project`; False if the project was not failing."""
+        with self.lock:
+            return self.failed_projects.pop(project_id, None) is not None
+
+    def project_failure(self, project_id: str) -> ProjectFailure | None:
+        """The configured failure for a project, if any (lock-free read)."""
+        return self.failed_projects.get(project_id) if self.failed_projects else None
 
     # ------------------------------------------------------------------ images
 
@@ -236,7 +300,12 @@ class CloudState:
             self._orders = {}
 
     def image_visible(self, img: Image, project_id: str) -> bool:
-        """Upstream visibility for a single image (GET by id): members see any status."""
+        """Upstream visibility for a single image (GET by id): members see any status.
+
+        With several regions, only images of the caller's project's region exist for it.
+        """
+        if self.multi_region and img.region != self.region_of(project_id):
+            return False
         if img.owner == project_id or img.visibility in ("public", "community"):
             return True
         return img.visibility == "shared" and project_id in self.members.get(img.id, {})
@@ -442,6 +511,9 @@ class CloudState:
                 i.visibility in ("public", "community") or i.owner == pid or member_ok(i)
             )
         checks = [_filter_check(k, v) for k, v in q.filters]
+        if self.multi_region:
+            region = self.region_of(pid)
+            checks.insert(0, lambda i: i.region == region)
         if q.tags:
             wanted = set(q.tags)
             checks.append(lambda i: wanted.issubset(i.doc.get("tags") or ()))
