@@ -187,8 +187,21 @@ def build_parser() -> argparse.ArgumentParser:
     command("login", "log in now (asks for the password if none is configured)")
     command("logout", "forget the cached token")
     command("locate", "print where the config, token cache and log file live")
-    serve = command("serve", "serve the app to a browser on localhost (needs imshare[serve])")
-    serve.add_argument("--port", type=_positive_int, default=8000, help="port (default 8000)")
+
+    def port(text: str) -> int:
+        value = _non_negative_int(text)  # 0: the kernel picks a free port, the URL names it
+        if value > 65535:
+            raise argparse.ArgumentTypeError(f"must be 0 to 65535, not {value}")
+        return value
+
+    serve = command(
+        "serve",
+        "serve the app to a browser on localhost (needs imshare[serve]); prints the URL to "
+        "open, which carries a secret token",
+    )
+    serve.add_argument(
+        "--port", type=port, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free)"
+    )
     serve.add_argument("--demo", action="store_true", help="serve the app on the demo cloud")
     serve.add_argument("--read-only", action="store_true", help="browse only")
     # Its options belong to tui.democloud.cli, which is imported only when it runs.
