@@ -32,9 +32,13 @@ def test_stop_frees_the_port_quickly() -> None:
     port = int(cloud.base_url.rsplit(":", 1)[1])
     cloud.stop()
     api.close()
+    # Nobody answers there any more, and the port can be bound again at once.
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))
+        assert sock.getsockname() == ("127.0.0.1", port)
 
 
 def test_stats_count_by_template(fresh_api: Api, fresh: DemoCloud) -> None:

@@ -2,7 +2,7 @@
 
 Error bodies go through :func:`wire.webob_error`, so they depend on ``Accept`` exactly
 as upstream's do; texts and status codes follow ``glance/api/v2/image_members.py`` and
-``images.py`` (see ims-api.md §2.4).  The check order in :meth:`GlanceApi.update_member`
+``images.py``.  The check order in :meth:`GlanceApi.update_member`
 is upstream's, because clients show whichever error comes first.
 """
 

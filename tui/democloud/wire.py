@@ -1,7 +1,8 @@
 """Wire-format helpers shared by the Keystone and Glance emulations.
 
 Real clouds speak three different error dialects and three different time formats
-(see ``/work/shared/reference/ims-api.md`` §4.1 and §6.5).  Clients have to cope
+(Keystone's JSON errors, Glance's WebOb pages, OTC's ``IMG.*`` bodies; Glance's,
+Keystone's and OTC jobs' timestamps).  Clients have to cope
 with all of them, so the demo cloud reproduces each one byte for byte instead of
 inventing a single tidy format.
 """
