@@ -6,10 +6,8 @@ workers never collide); nothing of ours is mocked.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from support import (
     MOCK_IMS,
     MOCK_PROJECT,
     cloud_settings,
+    keystone_token_response,
     mock_settings,
     unreachable_settings,
 )
@@ -137,36 +136,6 @@ async def make_session(
 
 # ------------------------------------------------------------------ odd responses (MockTransport)
 # Only for responses a real server cannot be made to send; everything of ours still runs.
-
-
-def keystone_token_response(
-    *, token: str = "mock-token-1", expires_in: float = 86400, project_id: str = MOCK_PROJECT
-) -> httpx.Response:
-    expires = datetime.now(UTC) + timedelta(seconds=expires_in)
-    body = {
-        "token": {
-            "methods": ["password"],
-            "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "issued_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "user": {"id": "u1", "name": "alice", "domain": {"id": "d1", "name": "OTC1"}},
-            "project": {"id": project_id, "name": "eu-de_demo", "domain": {"name": "OTC1"}},
-            "catalog": [
-                {
-                    "type": "image",
-                    "name": "glance",
-                    "endpoints": [
-                        {"url": MOCK_IMS, "interface": "public", "region": "eu-de",
-                         "region_id": "eu-de"}
-                    ],
-                }
-            ],
-        }
-    }  # fmt: skip
-    return httpx.Response(
-        201,
-        headers={"X-Subject-Token": token, "Content-Type": "application/json"},
-        content=json.dumps(body).encode(),
-    )
 
 
 class MockCloud:

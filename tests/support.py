@@ -8,7 +8,9 @@ that moves on screen (cursor blink, spinner, token countdown), so pictures are b
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -84,3 +86,37 @@ def freeze_ui(setattr_: Any) -> None:
     setattr_(Input, "_toggle_cursor", lambda self: None)
     setattr_(ContextBar, "animate_spinner", False)
     setattr_(ContextBar, "seconds_left", lambda self, token: FROZEN_SECONDS_LEFT)
+
+
+def keystone_token_response(
+    *,
+    token: str = "mock-token-1",
+    expires_in: float = 86400,
+    project_id: str = MOCK_PROJECT,
+    image_url: str = MOCK_IMS,
+) -> httpx.Response:
+    expires = datetime.now(UTC) + timedelta(seconds=expires_in)
+    body = {
+        "token": {
+            "methods": ["password"],
+            "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "issued_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "user": {"id": "u1", "name": "alice", "domain": {"id": "d1", "name": "OTC1"}},
+            "project": {"id": project_id, "name": "eu-de_demo", "domain": {"name": "OTC1"}},
+            "catalog": [
+                {
+                    "type": "image",
+                    "name": "glance",
+                    "endpoints": [
+                        {"url": image_url, "interface": "public", "region": "eu-de",
+                         "region_id": "eu-de"}
+                    ],
+                }
+            ],
+        }
+    }  # fmt: skip
+    return httpx.Response(
+        201,
+        headers={"X-Subject-Token": token, "Content-Type": "application/json"},
+        content=json.dumps(body).encode(),
+    )

@@ -17,6 +17,7 @@ from textual.widgets import Input, Static
 
 from tui.app.screens.main import MainScreen
 from tui.app.screens.prompts import ConfirmScreen, SummaryScreen, VaultScreen
+from tui.app.widgets.context_bar import ContextBar
 
 SIZE = (120, 36)
 
@@ -286,6 +287,9 @@ async def test_a_revoked_token_is_renewed_transparently(cloud: Any, make_app: An
     async with app.run_test(size=SIZE) as pilot:
         main = await wait_loaded(pilot)
         logins = cloud.stats.token_requests
+        bar = main.query_one(ContextBar)
+        old = bar.token
+        assert old is not None
         assert cloud.revoke_tokens() >= 1
         image_id = _plain_ids(cloud, "pending")[0]
         _select(app, image_id)
@@ -294,6 +298,9 @@ async def test_a_revoked_token_is_renewed_transparently(cloud: Any, make_app: An
         await wait_for(pilot, lambda: not main.store.deciding)
         assert not main.store.errors
         assert cloud.stats.token_requests == logins + 1
+        # The context bar shows the new token (its countdown), not the revoked one.
+        assert bar.token is not None and bar.token.value != old.value
+        assert bar.token.value == app.session.current_token.value
         cloud.revoke_tokens()
         cloud.set_member_status(image_id, "rejected")
         await pilot.press("ctrl+r")

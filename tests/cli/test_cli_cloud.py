@@ -13,6 +13,7 @@ import pytest
 
 from tui.cli import commands
 from tui.cli.main import main
+from tui.democloud import Faults
 
 
 def out_err(capsys) -> tuple[str, str]:
@@ -190,6 +191,23 @@ def test_logout_drops_only_the_token_of_its_own_project(cloud_env, config_dir, m
     assert cloud_env.stats.token_requests == 3
 
 
+def test_short_lived_tokens_mean_one_login_per_run(make_cloud, monkeypatch, capsys):
+    """Keystone tokens valid 60 s: one login serves a whole `list --status all`, the next
+    command reuses the cached token, and `login` says such tokens are hardly worth caching."""
+    cloud = make_cloud(token_ttl_seconds=60)
+    for name, value in cloud.credentials.items():
+        monkeypatch.setenv(name, value)
+    assert main(["list", "--status", "all", "--json"]) == 0
+    assert cloud.stats.token_requests == 1
+    assert main(["list", "--json"]) == 0  # within the minute: the cached token
+    assert cloud.stats.token_requests == 1
+    out_err(capsys)
+    assert main(["login"]) == 0
+    out, err = out_err(capsys)
+    assert "60 s" in out + err and "log in again" in out + err
+    assert cloud.stats.token_requests == 2
+
+
 def test_cached_token_works_without_password(cloud_env, monkeypatch, capsys):
     assert main(["login"]) == 0
     monkeypatch.delenv("OS_PASSWORD")
@@ -320,3 +338,85 @@ def test_show_own_image_has_no_member_record(cloud_env, capsys):
     payload = json.loads(out)
     assert payload["image"]["id"] == image_id and payload["member"] is None
     assert f"{image_id} is not shared with project {cloud_env.project_id}" in err
+
+
+def test_a_refused_token_says_log_in_again_alike_in_list_and_accept(
+    cloud_env, config_dir, monkeypatch, capsys
+):
+    """OS_TOKEN revoked on the server: both commands say to log in again (never "the image
+    may have been deleted"), with the same exit code, and nothing is decided."""
+    assert main(["login"]) == 0
+    cache = json.loads((config_dir / "tokens.json").read_text())
+    token = next(iter(cache["tokens"].values()))["token"]
+    cloud_env.revoke_tokens()
+    monkeypatch.delenv("OS_PASSWORD")
+    monkeypatch.setenv("OS_AUTH_TYPE", "v3token")
+    monkeypatch.setenv("OS_TOKEN", token)
+    out_err(capsys)
+    image_id = cloud_env.shared_image_ids("pending")[0]
+    codes = []
+    for argv in (["list"], ["accept", image_id]):
+        codes.append(main(argv))
+        _out, err = out_err(capsys)
+        assert "log in again" in err, argv
+        assert "deleted" not in err and token not in err, argv
+    assert codes[0] == codes[1] != 0
+    assert cloud_env.member_status(image_id) == "pending"
+
+
+def test_a_revoked_cached_token_without_a_password_exits_alike(cloud_env, monkeypatch, capsys):
+    assert main(["login"]) == 0
+    cloud_env.revoke_tokens()
+    monkeypatch.delenv("OS_PASSWORD")
+    out_err(capsys)
+    image_id = cloud_env.shared_image_ids("pending")[0]
+    assert main(["list"]) == 2
+    assert "OS_PASSWORD" in out_err(capsys)[1]
+    assert main(["accept", image_id]) == 2
+    assert "OS_PASSWORD" in out_err(capsys)[1]
+    assert cloud_env.member_status(image_id) == "pending"
+
+
+def test_a_stalled_cloud_ends_a_decision_at_the_deadline_and_reports_unknowns(cloud_env, capsys):
+    """Every image request takes 5 s; `--timeout 1`: the command ends within seconds, says
+    why, and names each image whose outcome it cannot know — never as accepted."""
+    ids = cloud_env.shared_image_ids("pending")[:2]
+    assert main(["list"]) == 0  # logged in and cached before the cloud stalls
+    out_err(capsys)
+    cloud_env.set_faults(Faults(slow_ms=5000, apply_to_writes=True))
+    started = time.monotonic()
+    assert main(["accept", *ids, "--no-batch", "--timeout", "1"]) == 1
+    elapsed = time.monotonic() - started
+    out, err = out_err(capsys)
+    assert elapsed < 4.5, elapsed  # well before the first answer would have come
+    assert "gave up after 1 s" in err
+    for image_id in ids:
+        assert f"{image_id}: unknown" in err and f"imshare show {image_id}" in err
+        assert image_id not in out
+
+
+def test_the_timeout_comes_from_the_config_and_the_flag_wins(cloud_env, config_dir, capsys):
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config.toml").write_text("timeout = 1\n")
+    assert main(["list"]) == 0
+    out_err(capsys)
+    cloud_env.set_faults(Faults(slow_ms=3000))
+    assert main(["list"]) == 1
+    assert "gave up after 1 s" in out_err(capsys)[1]
+    assert main(["list", "--timeout", "0"]) == 0  # no limit: the slow answer arrives
+    (config_dir / "config.toml").write_text('timeout = "soon"\n')
+    assert main(["list"]) == 2
+    assert "timeout must be a number of seconds" in out_err(capsys)[1]
+
+
+def test_time_spent_typing_the_password_does_not_count(cloud_env, monkeypatch, capsys):
+    password = cloud_env.credentials["OS_PASSWORD"]
+    monkeypatch.delenv("OS_PASSWORD")
+    monkeypatch.setattr(commands, "_stdin_is_tty", lambda: True)
+
+    def slow_typist(prompt: str) -> str:
+        time.sleep(1.5)
+        return password
+
+    monkeypatch.setattr("getpass.getpass", slow_typist)
+    assert main(["list", "--timeout", "1"]) == 0

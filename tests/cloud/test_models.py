@@ -146,7 +146,28 @@ def test_token_repr_never_shows_the_token():
     assert secret not in repr(token)
     assert secret not in str(token)
     assert token.is_fresh()
-    assert not token.is_fresh(margin_seconds=3601)
+    assert not token.is_fresh(now=datetime.now(UTC) + timedelta(minutes=56))  # 4 min left
+
+
+def test_the_renewal_margin_scales_with_a_short_lifetime():
+    """Five minutes before expiry for day-long tokens; a tenth of the lifetime for short ones."""
+    issued = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+    def token(lifetime: timedelta) -> Token:
+        return Token(
+            value="v", expires_at=issued + lifetime, project_id="p", project_name="",
+            user_id="", user_name="", domain_name="", image_endpoint="x", auth_url="",
+            issued_at=issued,
+        )  # fmt: skip
+
+    day, minute = token(timedelta(hours=24)), token(timedelta(seconds=60))
+    assert day.is_fresh(now=issued + timedelta(hours=23, minutes=54))
+    assert not day.is_fresh(now=issued + timedelta(hours=23, minutes=56))
+    assert minute.is_fresh(now=issued + timedelta(seconds=50))  # 10 s left, margin 6 s
+    assert not minute.is_fresh(now=issued + timedelta(seconds=55))
+    assert day.worth_caching and not minute.worth_caching
+    restored = Token.from_cache(minute.to_cache())
+    assert restored is not None and restored.issued_at == issued
 
 
 def test_token_from_cache_rejects_malformed_entries():

@@ -202,6 +202,36 @@ async def test_login_throttled_by_iam_is_retried(scripted, slept):
     assert cloud.token_requests == 2
 
 
+async def test_a_login_answered_by_an_html_500_or_a_truncated_201_is_retried(scripted, slept):
+    """A gateway's HTML error page, then a 201 cut off mid-body: both retried like any call."""
+    _script, cloud, session = scripted(json_response(200, LIST_OK))
+    cloud.auth_answers += [
+        httpx.Response(
+            500, content=b"<html><h1>500 Internal Server Error</h1></html>",
+            headers={"Content-Type": "text/html"},
+        ),
+        httpx.Response(
+            201, content=b'{"token": {"expires_at": "2030-01', headers={"X-Subject-Token": "t"}
+        ),
+    ]  # fmt: skip
+    token = await session.token()
+    assert token.value == "mock-token-3" and cloud.token_requests == 3
+    assert len(slept) == 2
+
+
+async def test_a_login_failing_every_time_gives_up_with_the_gateways_words(scripted, slept):
+    _script, cloud, session = scripted(json_response(200, LIST_OK))
+    page = httpx.Response(
+        502, content=b"<html><title>502 Bad Gateway</title></html>",
+        headers={"Content-Type": "text/html"},
+    )  # fmt: skip
+    cloud.auth_answers += [page] * POLICY.attempts
+    with pytest.raises(ApiError) as caught:
+        await session.token()
+    assert caught.value.status == 502 and "Bad Gateway" in caught.value.message
+    assert caught.value.login and cloud.token_requests == POLICY.attempts
+
+
 async def test_slow_cloud_times_out_clearly(make_cloud, make_session, monkeypatch):
     monkeypatch.setattr(transport_module, "READ_TIMEOUT", 0.2)
     cloud = make_cloud(faults=Faults(slow_ms=1500))
@@ -262,3 +292,71 @@ async def test_bulk_accept_with_failures_never_misreports(make_cloud, make_sessi
     retry = await session.set_status_many([d.image_id for d in failed], MemberStatus.ACCEPTED)
     assert all(d.ok for d in retry)
     assert all(cloud.member_status(i) == "accepted" for i in targets)
+
+
+class _Endless(httpx.AsyncByteStream):
+    """An answer that never ends: 64 KiB chunks, optionally slowly."""
+
+    def __init__(self, pause: float = 0.0) -> None:
+        self.pause = pause
+        self.sent = 0
+
+    async def __aiter__(self):  # type: ignore[override]
+        import asyncio
+
+        while True:
+            if self.pause:
+                await asyncio.sleep(self.pause)
+            self.sent += 65536
+            yield b"[" * 65536
+
+
+def _streaming(mock_cloud, make_session, pause: float = 0.0):
+    """A session whose image calls get a fresh endless answer each time."""
+    streams: list[_Endless] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        streams.append(_Endless(pause))
+        return httpx.Response(200, stream=streams[-1])
+
+    cloud = mock_cloud(handler)
+
+    async def instant(delay: float) -> None:
+        return None
+
+    session = make_session(cloud.settings(), transport=cloud.transport, retry=POLICY, sleep=instant)
+    return session, streams
+
+
+async def test_an_endless_answer_is_cut_at_the_size_limit(mock_cloud, make_session, monkeypatch):
+    monkeypatch.setattr(transport_module, "MAX_RESPONSE_BYTES", 1024 * 1024)
+    session, streams = _streaming(mock_cloud, make_session)
+    with pytest.raises(ApiError) as caught:
+        await session.list_shared()
+    assert "larger than 1 MiB" in caught.value.message
+    assert not caught.value.retryable
+    assert streams and all(s.sent <= 2 * 1024 * 1024 for s in streams)  # stopped soon after
+
+
+async def test_a_deeply_nested_answer_is_a_malformed_answer_not_a_crash(scripted, slept):
+    nested = b"[" * 200_000 + b"]" * 200_000
+    _script, _cloud, session = scripted(httpx.Response(200, content=nested))
+    with pytest.raises(ApiError) as caught:
+        await session.list_shared()
+    assert "malformed" in caught.value.message
+    error = httpx.Response(500, content=b'{"error": ' * 100_000)
+    _script, _cloud, session = scripted(error)
+    with pytest.raises(ApiError) as caught:
+        await session.get_member("img-1")
+    assert caught.value.status == 500
+
+
+async def test_an_answer_dripping_forever_ends_at_the_request_deadline(
+    mock_cloud, make_session, monkeypatch
+):
+    monkeypatch.setattr(transport_module, "REQUEST_DEADLINE", 0.3)
+    session, streams = _streaming(mock_cloud, make_session, pause=0.05)
+    with pytest.raises(ApiError) as caught:
+        await session.get_member("img-1")
+    assert "did not finish answering in time" in caught.value.message
+    assert len(streams) == POLICY.attempts  # retried like a timeout, then given up

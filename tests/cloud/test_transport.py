@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
+from support import keystone_token_response, mock_settings
 
 from tui.cloud import ApiError, MemberStatus
 from tui.cloud.http import tls_verify
@@ -176,3 +178,41 @@ async def test_no_proxy_is_honoured(demo_cloud, make_session, monkeypatch):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     images = await make_session(demo_cloud).list_shared([MemberStatus.PENDING])
     assert {i.id for i in images} == set(demo_cloud.shared_image_ids("pending"))
+
+
+async def test_no_token_goes_to_a_remote_http_image_endpoint_from_the_catalog(make_session):
+    """The catalog names http://ims.example.test: nothing is sent there, and the error says
+    why and what to do; an explicit opt-in lets it through."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path.endswith("/auth/tokens"):
+            return keystone_token_response(image_url="http://ims.example.test")
+        return httpx.Response(200, json={"images": []})
+
+    transport = httpx.MockTransport(handler)
+    session = make_session(mock_settings(), transport=transport, cache=False)
+    with pytest.raises(ApiError) as caught:
+        await session.list_shared()
+    assert "plain http://" in caught.value.message and "ims.example.test" in caught.value.message
+    assert "allow_insecure_http" in caught.value.hint
+    assert [r.url.host for r in seen] == ["iam.example.test"]  # only the (https) login
+    opted_in = make_session(
+        mock_settings(allow_insecure_http=True), transport=transport, cache=False
+    )
+    assert await opted_in.list_shared() == []
+    assert any(r.url.host == "ims.example.test" for r in seen)
+
+
+def test_a_configured_remote_http_image_endpoint_is_refused_before_any_request(config_dir, capsys):
+    from tui.cli.main import main
+
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config.toml").write_text(
+        'auth_url = "https://iam.example.test/v3"\nusername = "u"\npassword = "p"\n'
+        'user_domain_name = "d"\nproject_name = "p"\nims_endpoint = "http://ims.example.test"\n'
+    )
+    assert main(["list"]) == 2
+    err = capsys.readouterr().err
+    assert "IMS endpoint uses plain http://" in err and "allow_insecure_http" in err

@@ -16,6 +16,7 @@ import asyncio
 import getpass
 import logging
 import sys
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,10 +66,18 @@ class Context:
     loaded: LoadedConfig
     cache: TokenCache
     warned: set[str] = field(default_factory=set)
+    #: The event-loop time by which the command must be done (None: no limit).
+    deadline: float | None = None
 
     @property
     def settings(self) -> Settings:
         return self.loaded.settings
+
+    @property
+    def timeout(self) -> float:
+        """``--timeout``, else the config's ``timeout``; 0 means no limit."""
+        given = getattr(self.args, "timeout", None)
+        return self.settings.timeout if given is None else float(given)
 
     def flush_warnings(self) -> None:
         for warning in (*self.loaded.warnings, *self.cache.warnings):
@@ -111,11 +120,14 @@ def _stdin_is_tty() -> bool:
         return False
 
 
-def terminal_password_prompt(settings: Settings) -> AskPassword:
+def terminal_password_prompt(
+    settings: Settings, waited: Callable[[float], None] | None = None
+) -> AskPassword:
     """The session's ``ask_password`` for a terminal: getpass, at most ``PASSWORD_TRIES`` times.
 
     Without a terminal nobody can be asked: the session then raises ``PasswordRequired``,
     which ends the command with exit 2 and a line naming OS_PASSWORD and ``imshare login``.
+    ``waited`` hears how long the user took, so that time does not count against a deadline.
     """
     tries = 0
 
@@ -127,10 +139,14 @@ def terminal_password_prompt(settings: Settings) -> AskPassword:
         if problem:
             err(problem)
         who = f"{settings.username}@{settings.user_domain_name or settings.user_domain_id}"
+        started = time.monotonic()
         try:
             return getpass.getpass(f"Password for {who} ({settings.project_label}): ") or None
         except EOFError:
             return None
+        finally:
+            if waited is not None:
+                waited(time.monotonic() - started)
 
     return ask
 
@@ -139,22 +155,40 @@ CommandFn = Callable[[CloudSession, Context], Coroutine[Any, Any, int]]
 
 
 def with_session(context: Context, body: CommandFn) -> int:
-    """Run ``body`` with a session for the context's settings, in a fresh event loop."""
+    """Run ``body`` with a session for the context's settings, in a fresh event loop, within
+    the command's deadline (``--timeout``); time spent typing a password does not count."""
     _require_usable(context)
+    timeout = context.timeout
 
     async def run() -> int:
-        session = CloudSession(
-            context.settings,
-            context.cache,
-            ask_password=terminal_password_prompt(context.settings),
-        )
-        async with session:
-            try:
-                return await body(session, context)
-            finally:
-                context.flush_warnings()
+        loop = asyncio.get_running_loop()
+        context.deadline = loop.time() + timeout if timeout else None
+        async with asyncio.timeout_at(context.deadline) as limit:
 
-    return asyncio.run(run())
+            def waited(seconds: float) -> None:
+                if context.deadline is not None:
+                    context.deadline += seconds
+                    limit.reschedule(context.deadline)
+
+            session = CloudSession(
+                context.settings,
+                context.cache,
+                ask_password=terminal_password_prompt(context.settings, waited),
+            )
+            async with session:
+                try:
+                    return await body(session, context)
+                finally:
+                    context.flush_warnings()
+
+    try:
+        return asyncio.run(run())
+    except TimeoutError:
+        raise CliExit(
+            1,
+            f"gave up after {timeout:g} s: the cloud did not finish answering in time "
+            "(--timeout SECONDS, or timeout in the config, sets the limit; 0 means none)",
+        ) from None
 
 
 # ----------------------------------------------------------------------------- commands
@@ -227,22 +261,44 @@ def decide(status: MemberStatus) -> CommandFn:
         image_ids = list(dict.fromkeys(args.image_ids))
         await session.token()  # one login (or prompt) before the decisions start
 
+        outcomes: set[str] = set()
+
         def report(decision: Decision) -> None:
+            outcomes.add(decision.image_id)
             if decision.ok:
                 out(f"{status.value} {decision.image_id}")
             else:
                 reason = decision.error.reason if decision.error else "not confirmed by the cloud"
                 err(f"{decision.image_id}: {reason}")
 
-        decisions = await session.set_status_many(
-            image_ids,
-            status,
-            vault_id=getattr(args, "vault_id", "") or "",
-            concurrency=args.concurrency,
-            on_progress=report,
-            use_batch=None if getattr(args, "batch", True) else False,
-        )
+        if context.deadline is not None:
+            # Stop waiting for a batch job in time to read its images back before the end.
+            left = context.deadline - asyncio.get_running_loop().time()
+            session.batch_timeout = max(1.0, min(session.batch_timeout, left - 10))
+        try:
+            decisions = await session.set_status_many(
+                image_ids,
+                status,
+                vault_id=getattr(args, "vault_id", "") or "",
+                concurrency=args.concurrency,
+                on_progress=report,
+                use_batch=None if getattr(args, "batch", True) else False,
+            )
+        except asyncio.CancelledError:
+            # The deadline passed: what was sent may still be applied. Say so, per image.
+            for image_id in image_ids:
+                if image_id not in outcomes:
+                    err(
+                        f"{image_id}: unknown: no answer before the deadline; the cloud may "
+                        f"still apply it (check with: imshare show {image_id})"
+                    )
+            raise
         failed = [d for d in decisions if not d.ok]
+        login = next((d.error for d in failed if d.error is not None and d.error.login), None)
+        if login is not None and len(failed) == len(decisions):
+            # Nothing was decided because the login failed: end as `list` would, so scripts
+            # see the same exit code for "log in again" whatever the command.
+            raise login
         if failed and len(image_ids) > 1:
             err(f"{len(failed)} of {len(image_ids)} failed")
         vault_codes = {d.error.code for d in failed if d.error} & _VAULT_CODES
@@ -273,6 +329,12 @@ async def login(session: CloudSession, context: Context) -> int:
     out(f"project: {project}")
     out(f"image endpoint: {token.image_endpoint}")
     out(f"token expires: {expires} (in {countdown(token.seconds_left())})")
+    lifetime = token.lifetime
+    if not token.worth_caching and lifetime is not None:
+        err(
+            f"note: this cloud's tokens are valid for only {lifetime:.0f} s, so later commands "
+            "will mostly log in again; keep OS_PASSWORD (or a saved password) at hand"
+        )
     return 0
 
 

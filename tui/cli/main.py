@@ -59,6 +59,14 @@ def _add_global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool)
         help="use [profiles.NAME] of the config file (default: $IMSHARE_PROFILE, else the top "
         "level, called 'default')",
     )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        default=default,
+        help="give up a command after SECONDS in all, retries and batch jobs included "
+        "(default: the config's timeout, else 120; 0: no limit)",
+    )
 
 
 def _add_output_options(parser: argparse.ArgumentParser, *, listing: bool) -> None:
@@ -211,6 +219,16 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text}")
+    return value
 
 
 def _positive_int(text: str) -> int:

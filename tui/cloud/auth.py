@@ -6,6 +6,7 @@ IMS is a project-level service, so the token is always project-scoped; its ``pro
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +21,11 @@ def tokens_url(auth_url: str) -> str:
     if not base.rstrip("/").endswith("/v3"):
         base += "/v3"
     return base + "/auth/tokens"
+
+
+def catalog_url(auth_url: str) -> str:
+    """``{auth_url}/auth/catalog``: the service catalog of the ``X-Auth-Token``'s scope."""
+    return tokens_url(auth_url).removesuffix("/tokens") + "/catalog"
 
 
 def projects_url(auth_url: str) -> str:
@@ -114,6 +120,8 @@ def token_from_response(
             hint="Check that the auth URL points at Keystone v3 (it usually ends in /v3).",
         )
     expires = parse_timestamp(token.get("expires_at"))
+    # Keystone and OTC IAM send issued_at; without it, the time of the answer is close enough.
+    issued = parse_timestamp(token.get("issued_at")) or datetime.now(UTC)
     project = token.get("project")
     if expires is None:
         raise ApiError("the token response has no valid expires_at")
@@ -146,6 +154,7 @@ def token_from_response(
         image_endpoint=endpoint,
         auth_url=normalise_url(settings.auth_url),
         region=region,
+        issued_at=min(issued, expires),
     )
 
 

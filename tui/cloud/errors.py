@@ -99,6 +99,9 @@ class ApiError(Exception):
         self.hint = hint or _hint_for(code, status)
         self.retryable = retryable
         self.action = action
+        #: The error is about logging in (a refused login, or no password to log in with),
+        #: not about the image a call was for: callers say "log in again", whatever they did.
+        self.login = False
         super().__init__(message)
 
     def __str__(self) -> str:
@@ -181,7 +184,7 @@ def parse_error_body(body: bytes, content_type: str = "") -> tuple[str, str]:
     if text[:1] in "{[":
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
     if isinstance(data, dict):
         return _from_json(data)

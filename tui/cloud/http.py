@@ -7,6 +7,7 @@ Retries are bounded, with exponential backoff and jitter, honouring ``Retry-Afte
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import random
@@ -20,12 +21,18 @@ from typing import Any
 import httpx
 
 from tui import __version__
-from tui.cloud.errors import ApiError
+from tui.cloud.errors import ApiError, describe_host
 from tui.settings.model import Settings
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 MAX_CONNECTIONS = 16
+#: The longest a single request may take from sending to the last byte of its answer; a server
+#: that drips bytes slower than the read timeout would otherwise hold a request forever.
+REQUEST_DEADLINE = 60.0
+#: The largest answer read (after decompression). A page of 1,000 images is about 2 MiB; an
+#: answer that goes on and on is cut here instead of filling the memory.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 # What a request can raise besides a response: httpx's errors, and TLS alerts that arrive after
 # the handshake (a server refusing a missing client certificate under TLS 1.3) as ssl.SSLError.
@@ -91,7 +98,7 @@ class RetryPolicy:
         return random.uniform(ceiling / 2, ceiling)
 
 
-def retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: Answer | httpx.Response) -> float | None:
     """``Retry-After`` in seconds (a number or an HTTP date), or None when absent or odd."""
     value = response.headers.get("Retry-After")
     if not value:
@@ -110,11 +117,61 @@ def retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def decode_json(response: httpx.Response, action: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A response whose body was read within the limits: status, headers and the bytes."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+async def fetch(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    action: str,
+    **kwargs: Any,
+) -> Answer:
+    """Send one request and read its answer within ``REQUEST_DEADLINE`` seconds and
+    ``MAX_RESPONSE_BYTES``.
+
+    Raises the transport's own errors (the caller maps them), ``TimeoutError`` when the
+    deadline passes, and a non-retryable ``ApiError`` for an answer over the size limit.
+    """
+    max_bytes = MAX_RESPONSE_BYTES
+    async with asyncio.timeout(REQUEST_DEADLINE):
+        response = await client.send(client.build_request(method, url, **kwargs), stream=True)
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise _too_large(url, max_bytes, action)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise _too_large(url, max_bytes, action)
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+    return Answer(response.status_code, response.headers, b"".join(chunks))
+
+
+def _too_large(url: str, max_bytes: int, action: str) -> ApiError:
+    return ApiError(
+        f"the answer from {describe_host(url)} was larger than {max_bytes // (1024 * 1024)} MiB",
+        hint="The endpoint may not be an image service, or a proxy is misbehaving.",
+        action=action,
+    )
+
+
+def decode_json(response: Answer | httpx.Response, action: str) -> dict[str, Any]:
     """The body as a JSON object, or a retryable ``ApiError`` saying it was not one."""
     try:
         data = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json allows
         raise ApiError(
             "the cloud sent a malformed response",
             status=response.status_code,

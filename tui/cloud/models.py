@@ -307,6 +307,14 @@ class Decision:
         return self.member is not None and self.error is None
 
 
+#: A cached token is renewed this long before it expires at most...
+MAX_RENEWAL_MARGIN = 300.0
+#: ...and at most this share of its whole lifetime before (clouds with short-lived tokens).
+RENEWAL_SHARE = 0.1
+#: A token that leaves less than this between login and renewal is not worth caching.
+MIN_USEFUL_SECONDS = 60.0
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     """A project-scoped Keystone token and the context it was issued for.
@@ -324,14 +332,39 @@ class Token:
     image_endpoint: str
     auth_url: str
     region: str = ""
+    #: When Keystone issued it (``issued_at``); None for tokens cached by older versions.
+    issued_at: datetime | None = None
 
     def seconds_left(self, now: datetime | None = None) -> float:
         current = now or datetime.now(UTC)
         return (self.expires_at - current).total_seconds()
 
-    def is_fresh(self, margin_seconds: float = 300, now: datetime | None = None) -> bool:
-        """Reusable only until five minutes before expiry: a call must not outlive its token."""
-        return self.seconds_left(now) > margin_seconds
+    @property
+    def lifetime(self) -> float | None:
+        """Seconds between issue and expiry, when known."""
+        if self.issued_at is None:
+            return None
+        return (self.expires_at - self.issued_at).total_seconds()
+
+    @property
+    def renewal_margin(self) -> float:
+        """How long before expiry a cached token is renewed: five minutes, or a tenth of its
+        lifetime when that is shorter (a cloud issuing one-minute tokens must not make every
+        request log in anew)."""
+        lifetime = self.lifetime
+        if lifetime is None or lifetime <= 0:
+            return MAX_RENEWAL_MARGIN
+        return min(MAX_RENEWAL_MARGIN, RENEWAL_SHARE * lifetime)
+
+    def is_fresh(self, now: datetime | None = None) -> bool:
+        """Reusable from the cache: a call must not outlive its token."""
+        return self.seconds_left(now) > self.renewal_margin
+
+    @property
+    def worth_caching(self) -> bool:
+        """Whether a later command will still find it fresh for a useful while."""
+        lifetime = self.lifetime
+        return lifetime is None or lifetime - self.renewal_margin >= MIN_USEFUL_SECONDS
 
     def to_cache(self) -> dict[str, Any]:
         return {
@@ -345,6 +378,7 @@ class Token:
             "image_endpoint": self.image_endpoint,
             "auth_url": self.auth_url,
             "region": self.region,
+            "issued_at": iso_utc(self.issued_at),
         }
 
     @classmethod
@@ -366,6 +400,7 @@ class Token:
                 image_endpoint=endpoint,
                 auth_url=_str(data.get("auth_url")),
                 region=_str(data.get("region")),
+                issued_at=parse_timestamp(data.get("issued_at")),
                 **texts,
             )
         except (KeyError, TypeError, AttributeError):

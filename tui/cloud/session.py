@@ -27,18 +27,27 @@ import httpx
 
 from tui import logsetup
 from tui.cloud import batch
-from tui.cloud.auth import auth_body, projects_url, strip_version, token_from_response, tokens_url
+from tui.cloud.auth import (
+    auth_body,
+    catalog_url,
+    image_endpoint_from_catalog,
+    projects_url,
+    strip_version,
+    token_from_response,
+    tokens_url,
+)
 from tui.cloud.errors import ApiError, describe_host, transport_error
 from tui.cloud.http import (
     TRANSPORT_ERRORS,
     RetryPolicy,
     build_client,
     decode_json,
+    fetch,
     retry_after,
 )
 from tui.cloud.models import ALL_STATUSES, Decision, Member, MemberStatus, SharedImage, Token
 from tui.cloud.token_cache import TokenCache
-from tui.settings.model import Settings, sends_password_in_clear
+from tui.settings.model import Settings, in_clear_to_remote, sends_password_in_clear
 
 log = logging.getLogger("imshare.cloud")
 
@@ -65,6 +74,7 @@ class PasswordRequired(ApiError):
             "a password is needed to log in",
             hint="Enter it when asked, set OS_PASSWORD, or run imshare login.",
         )
+        self.login = True
 
 
 @dataclass(slots=True)
@@ -98,6 +108,37 @@ def _member_from(data: dict[str, Any], action: str) -> Member:
             retryable=True,
             action=action,
         ) from None
+
+
+def _no_answer(exc: BaseException, url: str, action: str) -> ApiError:
+    """A request that got no (complete) answer: a transport error or the request deadline."""
+    if isinstance(exc, TimeoutError):
+        return ApiError(
+            f"{describe_host(url)} did not finish answering in time",
+            hint="The cloud is slow or stalled; retry later.",
+            retryable=True,
+            action=action,
+        )
+    assert isinstance(exc, Exception)
+    return transport_error(exc, url, action=action)
+
+
+def _login_hint(status: int, settings: Settings) -> str:
+    """What to do about a refused login; never an image hint ("may have been deleted")."""
+    if status in (401, 404) and settings.uses_token:
+        # Keystone answers 404 "Could not find token" for a revoked or expired one.
+        return (
+            "The token was not accepted (expired, revoked or not valid for this project): "
+            "log in again with a new one (OS_TOKEN) or with a password."
+        )
+    if status == 401:
+        return (
+            "Check the user name, password, user domain and project "
+            "(and that the user may use the API)."
+        )
+    if status == 404:
+        return "Check the auth URL: it should be the identity service's, usually ending in /v3."
+    return ""
 
 
 def _same_login(a: Settings, b: Settings) -> bool:
@@ -140,6 +181,7 @@ class CloudSession:
         self._password_was_asked = False
         self._declined = 0
         self._token: Token | None = None
+        self._logged_in: Token | None = None
         self._auth_lock = asyncio.Lock()
         # OTC's batch member API (tui.cloud.batch): None until a batch PUT tells.
         self.batch_offered: bool | None = None
@@ -201,9 +243,18 @@ class CloudSession:
         return self._token
 
     def cached_token(self) -> Token | None:
-        """A still-fresh token from memory or the cache file, without any network call."""
-        if self._token and self._token.is_fresh():
-            return self._token
+        """A still-fresh token from memory or the cache file, without any network call.
+
+        A token this session logged in for is used until it expires (a refusal before then
+        logs in again), so one run never logs in twice for the same scope just because the
+        cloud's tokens are short-lived; a token from the cache file must leave its renewal
+        margin, because another process may have been using it for a while.
+        """
+        token = self._token
+        if token is not None:
+            own = token is self._logged_in
+            if token.seconds_left() > (0 if own else token.renewal_margin):
+                return token
         if self.cache is None:
             return None
         token = self.cache.get(self.settings.cache_key())
@@ -232,7 +283,7 @@ class CloudSession:
                     hint="Fix it in the config screen, the config file or the OS_* variables.",
                 )
             token = await self._log_in(declined)
-            self._token = token
+            self._token = self._logged_in = token
             logsetup.add_secret(token.value)
             if self.cache is not None:
                 self.cache.put(self.settings.cache_key(), token)
@@ -287,13 +338,16 @@ class CloudSession:
             self.stats.token_requests += 1
             started = time.perf_counter()
             try:
-                response = await self._client.post(
+                response = await fetch(
+                    self._client,
+                    "POST",
                     url,
+                    action=action,
                     json=auth_body(settings, self._password),
                     headers={"Content-Type": "application/json"},
                 )
-            except TRANSPORT_ERRORS as exc:
-                error = transport_error(exc, url, action=action)
+            except (*TRANSPORT_ERRORS, TimeoutError) as exc:
+                error = _no_answer(exc, url, action)
                 if error.retryable and attempt + 1 < self.retry.attempts:
                     attempt += 1
                     self.stats.retries += 1
@@ -307,7 +361,15 @@ class CloudSession:
                 (time.perf_counter() - started) * 1000,
             )
             if response.status_code in (200, 201):
-                body = decode_json(response, action)
+                try:
+                    body = decode_json(response, action)
+                except ApiError as error:  # a truncated or garbled answer: like a 5xx
+                    if attempt + 1 < self.retry.attempts:
+                        attempt += 1
+                        self.stats.retries += 1
+                        await self._sleep(self.retry.delay(attempt, None))
+                        continue
+                    raise error from None
                 return token_from_response(response.headers, body, settings)
             error = ApiError.from_response(
                 response.status_code,
@@ -315,17 +377,13 @@ class CloudSession:
                 response.headers.get("Content-Type", ""),
                 action="login failed",
             )
-            if response.status_code == 401 and settings.uses_token:
-                error.hint = (
-                    "The token was not accepted (expired, revoked or not valid for this "
-                    "project): get a new one (OS_TOKEN) or log in with a password."
-                )
-            elif response.status_code == 401:
-                error.hint = (
-                    "Check the user name, password, user domain and project "
-                    "(and that the user may use the API)."
-                )
-            if error.is_throttled and attempt + 1 < self.retry.attempts:
+            error.login = True
+            error.hint = _login_hint(response.status_code, settings) or error.hint
+            # Keystone may quote the token it could not find ("Could not find token: …").
+            for secret in (settings.token, self._password):
+                if secret and secret in error.message:
+                    error.message = error.message.replace(secret, "***")
+            if error.retryable and attempt + 1 < self.retry.attempts:
                 attempt += 1
                 self.stats.retries += 1
                 await self._sleep(self.retry.delay(attempt, retry_after(response)))
@@ -354,17 +412,22 @@ class CloudSession:
         ``action`` says what the call is for; it travels with any ``ApiError``.
         """
         reauthenticated = False
+        endpoint_checked = path.startswith(("http://", "https://"))
         attempt = 0
         while True:
             token = await self.token()
             url = path if path.startswith(("http://", "https://")) else token.image_endpoint + path
+            self._refuse_clear_text(url, action)
             started = time.perf_counter()
             self.stats.requests += 1
             wait_hint: float | None = None
+            unreachable = False
             try:
-                response = await self._client.request(
+                response = await fetch(
+                    self._client,
                     method,
                     url,
+                    action=action,
                     params=params,
                     json=json_body,
                     headers={"X-Auth-Token": token.value},
@@ -394,9 +457,10 @@ class CloudSession:
                     log.info("token rejected by %s; logging in again", describe_host(url))
                     await self._invalidate(token)
                     continue
-            except TRANSPORT_ERRORS as exc:
-                error = transport_error(exc, url, action=action)
-            except ApiError as exc:  # malformed body of a 2xx
+            except (*TRANSPORT_ERRORS, TimeoutError) as exc:
+                error = _no_answer(exc, url, action)
+                unreachable = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            except ApiError as exc:  # malformed body of a 2xx, or an answer over the limit
                 error = exc
             if error.retryable and attempt + 1 < self.retry.attempts:
                 attempt += 1
@@ -405,7 +469,60 @@ class CloudSession:
                 log.info("%s; retry %d in %.1fs", error.summary, attempt, delay)
                 await self._sleep(delay)
                 continue
+            if unreachable and not endpoint_checked:
+                # No answer from the image endpoint: it may have moved since the token (perhaps
+                # cached days ago) was issued. Ask Keystone for the current catalog once.
+                endpoint_checked = True
+                if await self._refresh_endpoint(token):
+                    attempt = 0
+                    continue
             raise error
+
+    async def _refresh_endpoint(self, token: Token) -> bool:
+        """Re-read the image endpoint from ``GET /v3/auth/catalog`` with the current token
+        (no new login); True when it changed and the token now carries the new one."""
+        if self.settings.ims_endpoint:
+            return False  # configured by the user: the catalog is not ours to follow
+        url = catalog_url(self.settings.auth_url)
+        try:
+            response = await fetch(
+                self._client,
+                "GET",
+                url,
+                action="reading the service catalog",
+                headers={"X-Auth-Token": token.value},
+            )
+            self.stats.requests += 1
+            if response.status_code != 200:
+                return False
+            catalog = decode_json(response, "reading the service catalog").get("catalog")
+        except (ApiError, TimeoutError, *TRANSPORT_ERRORS):
+            return False
+        endpoint = image_endpoint_from_catalog(catalog, self.settings.region or token.region)
+        if not endpoint or endpoint == token.image_endpoint:
+            return False
+        log.info("image endpoint moved: %s -> %s", token.image_endpoint, endpoint)
+        moved = replace(token, image_endpoint=endpoint)
+        async with self._auth_lock:
+            if self._token is token:
+                self._token = moved
+            if self._logged_in is token:
+                self._logged_in = moved
+            if self.cache is not None:
+                self.cache.put(self.settings.cache_key(), moved)
+        return True
+
+    def _refuse_clear_text(self, url: str, action: str) -> None:
+        """Every URL a token goes to (configured or catalog endpoint, batch API, ``next``
+        links, Keystone) obeys one rule: no plain http:// to a remote host unless the user
+        opted in with ``allow_insecure_http``."""
+        if in_clear_to_remote(url) and not self.settings.allow_insecure_http:
+            raise ApiError(
+                f"refusing to send the token over plain http:// to {describe_host(url)}",
+                hint="Use an https:// image endpoint, or set allow_insecure_http = true "
+                "if this network is trusted.",
+                action=action,
+            )
 
     # ------------------------------------------------------------------ images
 

@@ -190,7 +190,9 @@ class KeystoneApi:
                 return self.bad_request("id", "token")
             original = self.state.validate_token(spec["id"])
             if original is None:
-                return self.unauthorized()
+                # Upstream: the token plugin's validate_token raises TokenNotFound, a 404
+                # that quotes the token (keystone/token/provider.py, keystone/exception.py).
+                return keystone_error(404, f"Could not find token: {spec['id']}.")
             user = original.user
         else:
             return self.unauthorized()

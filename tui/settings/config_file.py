@@ -51,6 +51,10 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if flag is None:
             raise ConfigError(f"{source}: {name} must be true or false, not {value!r}")
         return flag
+    if expected in (float, "float"):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"{source}: {name} must be a number of seconds, not {value!r}")
+        return float(value)
     if not isinstance(value, str):
         raise ConfigError(f"{source}: {name} must be a string, not {value!r}")
     return value.strip()

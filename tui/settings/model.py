@@ -64,6 +64,10 @@ def parse_bool(value: Any) -> bool | None:
     return None
 
 
+#: The default of ``Settings.timeout`` (``--timeout``, config key ``timeout``).
+DEFAULT_COMMAND_TIMEOUT = 120.0
+
+
 class ConfigError(Exception):
     """The configuration cannot be used as it is; the message names the file and what to fix."""
 
@@ -90,6 +94,9 @@ class Settings:
     remember_password: bool = False
     allow_insecure_http: bool = False
     preset: str = "custom"
+    #: Seconds a CLI command may take in all, retries and batch-job polling included; 0 means
+    #: no limit. Requests in flight at the deadline are reported as unknown, never as done.
+    timeout: float = DEFAULT_COMMAND_TIMEOUT
     # "password" or "token" (Keystone's token method with an existing token; never persisted).
     auth_type: str = "password"
     token: str = field(default="", repr=False)
@@ -179,6 +186,8 @@ class Settings:
                 found.append(f"IMS endpoint: {problem}")
         if self.cacert and not Path(self.cacert).expanduser().is_file():
             found.append(f"CA bundle {self.cacert} does not exist")
+        if not (self.timeout >= 0):  # also NaN
+            found.append(f"timeout must be 0 (no limit) or a number of seconds, not {self.timeout}")
         if self.cert and not Path(self.cert).expanduser().is_file():
             found.append(f"client certificate {self.cert} does not exist")
         if self.key and not self.cert:
@@ -192,6 +201,16 @@ class Settings:
             secret = "token" if self.uses_token else "password"
             found.append(
                 f"the auth URL uses plain http:// to a remote host, which would send the {secret} "
+                "unencrypted; use https:// or set allow_insecure_http = true"
+            )
+        if (
+            self.ims_endpoint
+            and not self.allow_insecure_http
+            and not check_url(self.ims_endpoint)
+            and in_clear_to_remote(self.ims_endpoint)
+        ):
+            found.append(
+                "the IMS endpoint uses plain http:// to a remote host, which would send the token "
                 "unencrypted; use https:// or set allow_insecure_http = true"
             )
         return found
@@ -222,6 +241,12 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def in_clear_to_remote(url: str) -> bool:
+    """Whether a secret sent to ``url`` would cross the network unencrypted."""
+    parts = urlsplit(url.strip())
+    return parts.scheme == "http" and not is_loopback(parts.hostname or "")
 
 
 def sends_password_in_clear(url: str) -> bool:

@@ -113,6 +113,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         bar = self.query_one(ContextBar)
         bar.read_only = self.read_only
         bar.fallback = self.context_hint
+        bar.token_source = lambda: self.session.current_token
         bar.set_token(self.session.cached_token())
         self._update_tabs()
         self.query_one(ImageTable).focus()
@@ -492,9 +493,9 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             self.store.apply_decision(decision)
         done = len(message.decisions)
         status = message.status
-        self.query_one(ContextBar).set_activity(
-            f"{status.doing.capitalize()} {done}/{message.total}"
-        )
+        bar = self.query_one(ContextBar)
+        bar.set_token(self.session.current_token or bar.token)  # a re-login shows at once
+        bar.set_activity(f"{status.doing.capitalize()} {done}/{message.total}")
         self._refresh_table()
         self._show_detail()
 

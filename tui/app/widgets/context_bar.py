@@ -39,6 +39,9 @@ class ContextBar(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
         self.token: Token | None = None
+        #: Where the current token is read each second, so a re-login anywhere (a decision,
+        #: a member record) shows at once in the countdown.
+        self.token_source: Callable[[], Token | None] | None = None
         self.fallback = ""
         self.activity = ""
         self.read_only = False
@@ -63,6 +66,10 @@ class ContextBar(Static):
         self._render_bar()
 
     def _tick(self) -> None:
+        if self.token_source is not None:
+            current = self.token_source()
+            if current is not None:
+                self.token = current
         self._render_bar()
 
     def _spin(self) -> None:
