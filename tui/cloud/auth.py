@@ -62,11 +62,12 @@ def password_body(settings: Settings, password: str) -> dict[str, Any]:
     }
 
 
-def token_body(settings: Settings) -> dict[str, Any]:
-    """Keystone's token method: a project-scoped token from an existing one (``v3token``)."""
+def token_body(settings: Settings, token: str | None = None) -> dict[str, Any]:
+    """Keystone's token method: a token scoped to the settings' project from an existing one
+    (``v3token``'s own token, or ``token``: one this user already holds, to re-scope)."""
     return {
         "auth": {
-            "identity": {"methods": ["token"], "token": {"id": settings.token}},
+            "identity": {"methods": ["token"], "token": {"id": token or settings.token}},
             "scope": {"project": _project_scope(settings)},
         }
     }
@@ -77,21 +78,35 @@ def auth_body(settings: Settings, password: str) -> dict[str, Any]:
     return token_body(settings) if settings.uses_token else password_body(settings, password)
 
 
-def image_endpoint_from_catalog(catalog: Any, region: str) -> str:
-    """The public ``image`` endpoint in ``region`` (any region if none is configured)."""
+def image_endpoints_from_catalog(catalog: Any) -> dict[str, str]:
+    """Every region's public ``image`` endpoint (version stripped), in catalog order."""
+    found: dict[str, str] = {}
     if not isinstance(catalog, list):
-        return ""
-    candidates: list[dict[str, Any]] = []
+        return found
     for service in catalog:
-        if isinstance(service, dict) and service.get("type") == "image":
-            candidates.extend(e for e in service.get("endpoints") or [] if isinstance(e, dict))
-    public = [e for e in candidates if e.get("interface") == "public"]
-    for endpoint in public:
-        if not region or region in (endpoint.get("region_id"), endpoint.get("region")):
+        if not isinstance(service, dict) or service.get("type") != "image":
+            continue
+        for endpoint in service.get("endpoints") or []:
+            if not isinstance(endpoint, dict) or endpoint.get("interface") != "public":
+                continue
             url = endpoint.get("url")
-            if isinstance(url, str) and url:
-                return strip_version(url)
-    return ""
+            region = endpoint.get("region_id") or endpoint.get("region") or ""
+            if isinstance(url, str) and url and isinstance(region, str):
+                found.setdefault(region, strip_version(url))
+    return found
+
+
+def image_endpoint_from_catalog(catalog: Any, region: str) -> str:
+    """The public ``image`` endpoint in ``region`` (the first one if no region is wanted)."""
+    endpoints = image_endpoints_from_catalog(catalog)
+    if not region:
+        return next(iter(endpoints.values()), "")
+    return endpoints.get(region, "")
+
+
+class NoImageEndpoint(ApiError):
+    """The token's catalog has no public image endpoint in the wanted region (e.g. OTC's MOS
+    project): for one project a configuration problem, for an inbox a project to skip."""
 
 
 def strip_version(url: str) -> str:
@@ -133,12 +148,13 @@ def token_from_response(
     user = token.get("user") if isinstance(token.get("user"), dict) else {}
     domain = user.get("domain") if isinstance(user.get("domain"), dict) else {}
     region = settings.region or region_hint
+    endpoints = image_endpoints_from_catalog(token.get("catalog"))
     endpoint = strip_version(settings.ims_endpoint) if settings.ims_endpoint else ""
     if not endpoint:
-        endpoint = image_endpoint_from_catalog(token.get("catalog"), region)
+        endpoint = endpoints.get(region, "") if region else next(iter(endpoints.values()), "")
     if not endpoint:
         where = f" in region {region}" if region else ""
-        raise ApiError(
+        raise NoImageEndpoint(
             f"the service catalog has no public image endpoint{where}",
             hint="Set the IMS endpoint in the config (e.g. https://ims.eu-de.otc.t-systems.com) "
             "or check the region.",
@@ -155,6 +171,7 @@ def token_from_response(
         auth_url=normalise_url(settings.auth_url),
         region=region,
         issued_at=min(issued, expires),
+        image_endpoints=tuple(endpoints.items()),
     )
 
 

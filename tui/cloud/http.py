@@ -8,15 +8,18 @@ Retries are bounded, with exponential backoff and jitter, honouring ``Retry-Afte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import random
 import ssl
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -80,6 +83,30 @@ def build_client(
         trust_env=True,
         follow_redirects=False,
     )
+
+
+class RequestLimiter:
+    """How many requests may run at once: in all, per host (host and port), and how many
+    logins. Sessions of many projects share one, so an inbox of fifty projects neither
+    floods one endpoint nor sends fifty password logins at once to a cloud that refused
+    re-scoping."""
+
+    def __init__(self, total: int = 16, per_host: int = 8, logins: int = 4) -> None:
+        self.total = total
+        self.per_host = per_host
+        self._all = asyncio.Semaphore(max(1, total))
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self.logins = asyncio.Semaphore(max(1, logins))
+
+    @contextlib.asynccontextmanager
+    async def slot(self, url: str) -> AsyncIterator[None]:
+        parts = urlsplit(url)
+        host = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+        gate = self._hosts.get(host)
+        if gate is None:
+            gate = self._hosts[host] = asyncio.Semaphore(max(1, self.per_host))
+        async with self._all, gate:
+            yield
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,6 +178,16 @@ class SharedImage:
     protected: bool = False
     encrypted: bool = False
     features: tuple[str, ...] = ()
+    #: The receiving project (Glance's ``member_id``) and its region: whose share this row is.
+    #: The same image shared with two of the user's projects is two rows.
+    member_id: str = ""
+    member_name: str = ""
+    region: str = ""
+
+    @property
+    def key(self) -> str:
+        """Identifies the row: the image in one receiving project."""
+        return f"{self.member_id}/{self.id}" if self.member_id else self.id
 
     @property
     def needs_vault(self) -> bool:
@@ -193,8 +203,17 @@ class SharedImage:
         return replace(self, status=status)
 
     @classmethod
-    def from_api(cls, data: dict[str, Any], status: MemberStatus | None) -> SharedImage:
-        """Build from a Glance v2 / IMS image object, tolerating OTC's string-typed fields."""
+    def from_api(
+        cls,
+        data: dict[str, Any],
+        status: MemberStatus | None,
+        *,
+        member_id: str = "",
+        member_name: str = "",
+        region: str = "",
+    ) -> SharedImage:
+        """Build from a Glance v2 / IMS image object, tolerating OTC's string-typed fields;
+        ``member_*`` and ``region`` say which of the user's projects received it."""
         size = parse_int(data.get("__image_size"))
         if not size:
             size = parse_int(data.get("size")) or None
@@ -237,6 +256,9 @@ class SharedImage:
             protected=bool(parse_bool(data.get("protected"))),
             encrypted=bool(_str(data.get("__system__cmkid"))),
             features=tuple(features),
+            member_id=member_id,
+            member_name=member_name,
+            region=region,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -334,6 +356,8 @@ class Token:
     region: str = ""
     #: When Keystone issued it (``issued_at``); None for tokens cached by older versions.
     issued_at: datetime | None = None
+    #: ``(region, url)`` of every public image endpoint of its catalog.
+    image_endpoints: tuple[tuple[str, str], ...] = ()
 
     def seconds_left(self, now: datetime | None = None) -> float:
         current = now or datetime.now(UTC)
@@ -379,6 +403,7 @@ class Token:
             "auth_url": self.auth_url,
             "region": self.region,
             "issued_at": iso_utc(self.issued_at),
+            "image_endpoints": [list(pair) for pair in self.image_endpoints],
         }
 
     @classmethod
@@ -401,10 +426,24 @@ class Token:
                 auth_url=_str(data.get("auth_url")),
                 region=_str(data.get("region")),
                 issued_at=parse_timestamp(data.get("issued_at")),
+                image_endpoints=_endpoint_pairs(data.get("image_endpoints")),
                 **texts,
             )
         except (KeyError, TypeError, AttributeError):
             return None
+
+
+def _endpoint_pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        (item[0], item[1])
+        for item in value
+        if isinstance(item, list | tuple)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and isinstance(item[1], str)
+    )
 
 
 def iso_utc(value: datetime | None) -> str | None:

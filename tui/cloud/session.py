@@ -33,12 +33,14 @@ from tui.cloud.auth import (
     image_endpoint_from_catalog,
     projects_url,
     strip_version,
+    token_body,
     token_from_response,
     tokens_url,
 )
 from tui.cloud.errors import ApiError, describe_host, transport_error
 from tui.cloud.http import (
     TRANSPORT_ERRORS,
+    RequestLimiter,
     RetryPolicy,
     build_client,
     decode_json,
@@ -168,6 +170,8 @@ class CloudSession:
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        client: httpx.AsyncClient | None = None,
+        limiter: RequestLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.cache = cache
@@ -176,7 +180,13 @@ class CloudSession:
         self._ask_password = ask_password
         self._transport = transport
         self._sleep = sleep
-        self._client = build_client(settings, transport)
+        # A client handed in belongs to whoever made it (the sessions of one inbox share one).
+        self._owns_client = client is None
+        self._client = client or build_client(settings, transport)
+        self.limiter = limiter or RequestLimiter()
+        #: A token of the same user to re-scope from (Keystone's token method) before any
+        #: password login: how the sessions of other projects log in without asking again.
+        self._rescope_from: Token | None = None
         self._password = settings.password
         self._password_was_asked = False
         self._declined = 0
@@ -196,16 +206,26 @@ class CloudSession:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._owns_client:
+            await self._client.aclose()
 
     # -------------------------------------------------------------- switching
 
-    def with_settings(self, settings: Settings) -> CloudSession:
+    def with_settings(self, settings: Settings, *, share_client: bool = False) -> CloudSession:
         """A new session for ``settings`` that keeps this one's ways of working.
 
         A password typed at a prompt goes along when the new settings are the same user at the
         same IAM and carry none of their own, so switching profile or project asks nothing.
+        With ``share_client`` it uses this session's connections and limits (this session
+        must then outlive it); otherwise it has its own.
         """
+        same_tls = (settings.verify, settings.cacert, settings.cert, settings.key) == (
+            self.settings.verify,
+            self.settings.cacert,
+            self.settings.cert,
+            self.settings.key,
+        )
+        shared = share_client and same_tls
         session = CloudSession(
             settings,
             self.cache,
@@ -213,6 +233,8 @@ class CloudSession:
             transport=self._transport,
             retry=self.retry,
             sleep=self._sleep,
+            client=self._client if shared else None,
+            limiter=self.limiter if shared else None,
         )
         if (
             not settings.password
@@ -223,17 +245,30 @@ class CloudSession:
             session._password_was_asked = self._password_was_asked
         return session
 
-    def for_project(self, project_id: str) -> CloudSession:
-        """A session for another project of the same user.
+    def for_project(
+        self, project_id: str, *, region: str | None = None, share_client: bool = False
+    ) -> CloudSession:
+        """A session for another project (and perhaps region) of the same user.
 
-        With a password at hand it logs in to that project; without one it re-scopes the token
-        this session holds (Keystone's token method), so no password is asked for.
+        It re-scopes the token this session holds (Keystone's token method), so no password
+        is needed; where the cloud refuses that, it logs in with the password held in memory.
         """
-        settings = replace(self.settings, project_id=project_id, project_name="")
-        token = self._token
-        if not self._password and not settings.uses_token and token is not None:
-            settings = replace(settings, auth_type="token", token=token.value)
-        return self.with_settings(settings)
+        settings = replace(
+            self.settings,
+            project_id=project_id,
+            project_name="",
+            region=self.settings.region if region is None else region,
+        )
+        session = self.with_settings(settings, share_client=share_client)
+        if not settings.uses_token:
+            session._rescope_from = self._token
+        return session
+
+    def adopt_token(self, token: Token, *, region: str, image_endpoint: str) -> None:
+        """Use ``token`` (of this session's project) for ``region``'s image endpoint: a project
+        reached in several regions needs one login, not one per region."""
+        adopted = replace(token, region=region, image_endpoint=image_endpoint)
+        self._token = self._logged_in = adopted
 
     # ----------------------------------------------------------------- tokens
 
@@ -291,6 +326,18 @@ class CloudSession:
 
     async def _log_in(self, declined: int) -> Token:
         """Log in, asking for the password when none is at hand and again after a wrong one."""
+        source = self._rescope_from
+        if source is not None and source.seconds_left() > 0:
+            try:
+                async with self.limiter.logins:
+                    return await self._authenticate(rescope=source)
+            except ApiError as error:
+                if not (error.login and error.status in (400, 401, 403, 404)):
+                    raise
+                # This cloud does not re-scope (or not this token): the password, if any.
+                log.info("re-scoping refused (%s); logging in with the password", error.reason)
+                if not self._password:
+                    raise
         problem = ""
         while True:
             if not self.settings.uses_token and not self._password:
@@ -323,9 +370,9 @@ class CloudSession:
                 if cached is not None and cached.value == rejected.value:
                     self.cache.drop(self.settings.cache_key())
 
-    async def _authenticate(self) -> Token:
+    async def _authenticate(self, rescope: Token | None = None) -> Token:
         settings = self.settings
-        secret = "token" if settings.uses_token else "password"
+        secret = "token" if settings.uses_token or rescope else "password"
         action = "logging in"
         if sends_password_in_clear(settings.auth_url) and not settings.allow_insecure_http:
             raise ApiError(
@@ -343,7 +390,11 @@ class CloudSession:
                     "POST",
                     url,
                     action=action,
-                    json=auth_body(settings, self._password),
+                    json=(
+                        token_body(settings, rescope.value)
+                        if rescope is not None
+                        else auth_body(settings, self._password)
+                    ),
                     headers={"Content-Type": "application/json"},
                 )
             except (*TRANSPORT_ERRORS, TimeoutError) as exc:
@@ -380,7 +431,7 @@ class CloudSession:
             error.login = True
             error.hint = _login_hint(response.status_code, settings) or error.hint
             # Keystone may quote the token it could not find ("Could not find token: …").
-            for secret in (settings.token, self._password):
+            for secret in (settings.token, self._password, rescope.value if rescope else ""):
                 if secret and secret in error.message:
                     error.message = error.message.replace(secret, "***")
             if error.retryable and attempt + 1 < self.retry.attempts:
@@ -423,15 +474,16 @@ class CloudSession:
             wait_hint: float | None = None
             unreachable = False
             try:
-                response = await fetch(
-                    self._client,
-                    method,
-                    url,
-                    action=action,
-                    params=params,
-                    json=json_body,
-                    headers={"X-Auth-Token": token.value},
-                )
+                async with self.limiter.slot(url):
+                    response = await fetch(
+                        self._client,
+                        method,
+                        url,
+                        action=action,
+                        params=params,
+                        json=json_body,
+                        headers={"X-Auth-Token": token.value},
+                    )
                 status = response.status_code
                 log.debug(
                     "%s %s %s %.0fms",
@@ -547,7 +599,7 @@ class CloudSession:
 
         async def pump(status: MemberStatus) -> None:
             try:
-                async for page in self._pages(status, token.project_id, first_page_limit):
+                async for page in self._pages(status, token, first_page_limit):
                     await queue.put((status, page))
             except BaseException as exc:
                 await queue.put(exc)
@@ -575,7 +627,7 @@ class CloudSession:
                     await task
 
     async def _pages(
-        self, status: MemberStatus, own_project: str, first_page_limit: int | None = None
+        self, status: MemberStatus, token: Token, first_page_limit: int | None = None
     ) -> AsyncIterator[list[SharedImage]]:
         path: str | None = "/v2/images"
         first_limit = min(PAGE_LIMIT, first_page_limit or FIRST_PAGE_LIMIT)
@@ -597,8 +649,15 @@ class CloudSession:
                     hint="The endpoint may not be an image service; check the IMS endpoint.",
                     action=action,
                 )
+            own_project = token.project_id
             yield [
-                SharedImage.from_api(item, status)
+                SharedImage.from_api(
+                    item,
+                    status,
+                    member_id=own_project,
+                    member_name=token.project_name,
+                    region=token.region,
+                )
                 for item in images
                 if isinstance(item, dict) and item.get("id") and item.get("owner") != own_project
             ]

@@ -126,7 +126,7 @@ class Settings:
         return not self.uses_token and not self.password
 
     def cache_key(self) -> str:
-        """Tokens are cached per auth URL, user domain, user and project.
+        """Tokens are cached per auth URL, user domain, user, project and region.
 
         With token auth there is no user name: the key holds a short digest of the token
         instead (never the token), so a new ``OS_TOKEN`` gets its own entry.
@@ -136,14 +136,17 @@ class Settings:
         else:
             who = self.username
         project_domain = self.project_domain_name or self.project_domain_id
-        return "|".join(
-            (
-                normalise_url(self.auth_url),
-                self.user_domain_name or self.user_domain_id,
-                who,
-                self.project_id or f"{project_domain}/{self.project_name}",
-            )
-        )
+        parts = [
+            normalise_url(self.auth_url),
+            self.user_domain_name or self.user_domain_id,
+            who,
+            self.project_id or f"{project_domain}/{self.project_name}",
+        ]
+        if self.region:
+            # The token's image endpoint is the region's: a project reached in two regions
+            # (plain OpenStack) keeps one entry per region.
+            parts.append(self.region)
+        return "|".join(parts)
 
     def problems(self) -> list[str]:
         """What is missing or wrong, one readable line each; empty when usable."""
