@@ -420,3 +420,19 @@ def test_time_spent_typing_the_password_does_not_count(cloud_env, monkeypatch, c
 
     monkeypatch.setattr("getpass.getpass", slow_typist)
     assert main(["list", "--timeout", "1"]) == 0
+
+
+def test_a_listing_that_fails_for_one_status_is_shown_as_incomplete(cloud_env, capsys):
+    """The accepted listing fails; the pending and rejected rows are printed, the missing
+    status is named on stderr, and the exit code is 1 — even with --exit-code."""
+    cloud_env.fail_listing("accepted", status=503)
+    assert main(["list", "--status", "all", "--json", "--exit-code"]) == 1
+    out, err = out_err(capsys)
+    got = {row["id"] for row in json.loads(out)}
+    expected = set(cloud_env.shared_image_ids("pending")) | set(
+        cloud_env.shared_image_ids("rejected")
+    )
+    assert got == expected
+    assert "could not list the accepted shares" in err and "incomplete" in err
+    cloud_env.heal_listing("accepted")
+    assert main(["list", "--status", "all", "--json"]) == 0

@@ -212,11 +212,20 @@ def _sorted(images: list[SharedImage]) -> list[SharedImage]:
 
 
 async def list_shares(session: CloudSession, context: Context) -> int:
+    """Print what could be listed; a status that could not be listed is named on stderr and
+    makes the exit code 1 (it wins over ``--exit-code``'s 3: the answer is incomplete)."""
     args = context.args
     fmt = _output_format(args)
-    images = _sorted(await session.list_shared(_statuses(args.status)))
+    listing = await session.list_shares(_statuses(args.status))
+    if len(listing.failed) == len(_statuses(args.status)):
+        raise next(iter(listing.failed.values()))  # nothing listed at all: one plain error
+    images = _sorted(listing.images)
     if images or fmt in ("json", "csv"):
         out(render_list([Row(image) for image in images], fmt, args.columns))
+    for status, error in listing.failed.items():
+        err(f"could not list the {status.value} shares, so this list is incomplete: {error.reason}")
+    if listing.failed:
+        return 1
     if not images and fmt == "table":
         which = "" if args.status == "all" else f"{args.status} "
         err(f"no {which}shares")

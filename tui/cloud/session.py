@@ -68,6 +68,40 @@ AskPassword = Callable[[str], Awaitable[str | None]]
 ProgressCallback = Callable[[Decision], None]
 
 
+@dataclass(frozen=True, slots=True)
+class StatusPage:
+    """A page of one status's listing."""
+
+    status: MemberStatus
+    images: list[SharedImage]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusDone:
+    """One status was listed completely."""
+
+    status: MemberStatus
+
+
+@dataclass(frozen=True, slots=True)
+class StatusFailed:
+    """One status could not be listed (completely): its rows so far are not the whole truth."""
+
+    status: MemberStatus
+    error: ApiError
+
+
+ListingEvent = StatusPage | StatusDone | StatusFailed
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A listing's result: the images, and the statuses that failed (with why)."""
+
+    images: list[SharedImage]
+    failed: dict[MemberStatus, ApiError]
+
+
 class PasswordRequired(ApiError):
     """No usable cached token and no password, and nobody could be asked (or they declined)."""
 
@@ -578,53 +612,68 @@ class CloudSession:
 
     # ------------------------------------------------------------------ images
 
-    async def iter_shared_pages(
+    async def iter_listing(
         self,
         statuses: Iterable[MemberStatus] = ALL_STATUSES,
         *,
         first_page_limit: int | None = None,
-    ) -> AsyncIterator[tuple[MemberStatus, list[SharedImage]]]:
-        """Yield pages of shared images as they arrive, the statuses listed concurrently.
+    ) -> AsyncIterator[ListingEvent]:
+        """Pages of shared images as they arrive, the statuses listed concurrently; a status
+        whose listing fails is an event (``StatusFailed``), and the others go on.
 
         Each status is its own paged listing (the image object has no member status); images
         owned by our own project are dropped (``visibility=shared`` returns those too). The
         first page of each status holds at most ``first_page_limit`` images (default
         ``FIRST_PAGE_LIMIT``), so a UI can show rows early; later pages hold ``PAGE_LIMIT``.
+        Every status ends with exactly one ``StatusDone`` or ``StatusFailed``. A failed login
+        raises, since no status can be listed then.
         """
         token = await self.token()
-        queue: asyncio.Queue[tuple[MemberStatus, list[SharedImage]] | BaseException | None] = (
-            asyncio.Queue()
-        )
+        queue: asyncio.Queue[ListingEvent | BaseException] = asyncio.Queue()
         wanted = list(dict.fromkeys(statuses))
 
         async def pump(status: MemberStatus) -> None:
             try:
                 async for page in self._pages(status, token, first_page_limit):
-                    await queue.put((status, page))
+                    await queue.put(StatusPage(status, page))
+            except ApiError as error:
+                await queue.put(StatusFailed(status, error))
             except BaseException as exc:
                 await queue.put(exc)
                 if not isinstance(exc, Exception):
                     raise
             else:
-                await queue.put(None)
+                await queue.put(StatusDone(status))
 
         tasks = [asyncio.create_task(pump(status)) for status in wanted]
         try:
             running = len(tasks)
             while running:
                 item = await queue.get()
-                if item is None:
-                    running -= 1
-                elif isinstance(item, BaseException):
+                if isinstance(item, BaseException):
                     raise item
-                else:
-                    yield item
+                if not isinstance(item, StatusPage):
+                    running -= 1
+                yield item
         finally:
             for task in tasks:
                 task.cancel()
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+
+    async def iter_shared_pages(
+        self,
+        statuses: Iterable[MemberStatus] = ALL_STATUSES,
+        *,
+        first_page_limit: int | None = None,
+    ) -> AsyncIterator[tuple[MemberStatus, list[SharedImage]]]:
+        """``iter_listing`` for callers that need all or nothing: a failed status raises."""
+        async for event in self.iter_listing(statuses, first_page_limit=first_page_limit):
+            if isinstance(event, StatusFailed):
+                raise event.error
+            if isinstance(event, StatusPage):
+                yield event.status, event.images
 
     async def _pages(
         self, status: MemberStatus, token: Token, first_page_limit: int | None = None
@@ -690,13 +739,30 @@ class CloudSession:
     async def list_shared(
         self, statuses: Iterable[MemberStatus] = ALL_STATUSES
     ) -> list[SharedImage]:
-        """All shared images with the given member statuses, one entry per image id."""
-        by_id: dict[str, SharedImage] = {}
+        """All shared images with the given member statuses, one entry per image id; any
+        status that cannot be listed raises."""
+        listing = await self.list_shares(statuses)
+        if listing.failed:
+            raise next(iter(listing.failed.values()))
+        return listing.images
+
+    async def list_shares(self, statuses: Iterable[MemberStatus] = ALL_STATUSES) -> Listing:
+        """What could be listed: the images of every status that answered, and why the
+        others did not (their rows are left out, so nothing partial looks complete)."""
+        by_status: dict[MemberStatus, dict[str, SharedImage]] = {}
+        failed: dict[MemberStatus, ApiError] = {}
         # Everything is wanted before anything is shown: full pages from the start.
-        async for _status, page in self.iter_shared_pages(statuses, first_page_limit=PAGE_LIMIT):
-            for image in page:
-                by_id[image.id] = image
-        return list(by_id.values())
+        async for event in self.iter_listing(statuses, first_page_limit=PAGE_LIMIT):
+            if isinstance(event, StatusPage):
+                rows = by_status.setdefault(event.status, {})
+                rows.update((image.id, image) for image in event.images)
+            elif isinstance(event, StatusFailed):
+                failed[event.status] = event.error
+                by_status.pop(event.status, None)
+        by_id: dict[str, SharedImage] = {}
+        for rows in by_status.values():
+            by_id.update(rows)
+        return Listing(list(by_id.values()), failed)
 
     async def get_image(self, image_id: str) -> SharedImage:
         data = await self.call(

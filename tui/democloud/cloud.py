@@ -434,6 +434,19 @@ class DemoCloud:
         """Undo :meth:`fail_project`; False if the project was not failing."""
         return self.state.heal_project(self._project(project).id)
 
+    def fail_listing(self, member_status: str, status: int = 503) -> None:
+        """Make every image listing of ``member_status`` answer ``status`` (all projects):
+        what a client sees when one of its three listings fails and the others do not."""
+        if not 400 <= status <= 599:
+            raise ValueError(f"status must be an HTTP error status (400-599), got {status}")
+        with self.state.lock:
+            self.state.failed_listings[member_status] = ProjectFailure(status, None)
+
+    def heal_listing(self, member_status: str) -> bool:
+        """Undo :meth:`fail_listing`; False if that listing was not failing."""
+        with self.state.lock:
+            return self.state.failed_listings.pop(member_status, None) is not None
+
     def set_faults(self, faults: Faults | None) -> None:
         """Switch faults at run time (None disables them) on every port."""
         self._faults = faults

@@ -311,6 +311,12 @@ class App:
                 if failure is not None:
                     self._count_fault("project_failure")
                     return self.glance.failure(req, failure), None, template, service
+        if self.state.failed_listings and template.endswith("/v2/images") and req.method == "GET":
+            wanted = dict(req.query).get("member_status", "")
+            listing_failure = self.state.failed_listings.get(wanted)
+            if listing_failure is not None:
+                self._count_fault("listing_failure")
+                return self.glance.failure(req, listing_failure), None, template, service
         injector = self.injector
         decision = None
         if (

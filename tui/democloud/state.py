@@ -148,6 +148,8 @@ class CloudState:
         self.regions: tuple[str, ...] = tuple(data.regions)
         self.multi_region = len(self.regions) > 1
         self.failed_projects: dict[str, ProjectFailure] = {}
+        #: Member statuses whose image listings fail (``DemoCloud.fail_listing``).
+        self.failed_listings: dict[str, ProjectFailure] = {}
         self.projects: dict[str, Project] = {p.id: p for p in data.projects}
         self.users: list[User] = list(data.users)
         self.images: dict[str, Image] = {i.id: i for i in data.images}
