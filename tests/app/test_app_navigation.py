@@ -418,3 +418,32 @@ async def test_the_detail_pane_moves_under_the_table_below_100_columns(
         await pilot.pause()
         assert not main.has_class("-narrow")
         assert main.query_one("#detail").region.x > table(app).region.x
+
+
+async def test_a_partial_listing_never_looks_complete(cloud: Any, make_app: Any) -> None:
+    """The accepted listing fails on a refresh: its rows stay, flagged as not confirmed (not
+    marked), its count reads +?, a line says what failed and how to retry — until a refresh
+    completes."""
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        accepted = set(cloud.shared_image_ids("accepted"))
+        cloud.fail_listing("accepted", status=503)
+        await pilot.press("ctrl+r")
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: main.store.incomplete, what="the incomplete listing")
+        tabs = str(main.query_one("#tabs").render())
+        assert f"2 Accepted {len(accepted)}+?" in tabs and "4 All" in tabs and "+? " in tabs
+        assert f"1 Pending {len(cloud.shared_image_ids('pending'))} " in tabs  # complete
+        notice = str(main.query_one("#notice").render())
+        assert "Could not list the accepted shares" in notice and "ctrl+r" in notice
+        await pilot.press("2")
+        assert set(visible_ids(app)) == accepted  # nothing vanished
+        assert main.store.stale == accepted and not main.store.marked
+        assert "accepted ?" in str(table(app).render_line(1).text)
+        cloud.heal_listing("accepted")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: not main.store.incomplete, what="a complete listing")
+        assert not main.store.stale
+        assert "+?" not in str(main.query_one("#tabs").render())
+        assert not main.query_one("#notice").display

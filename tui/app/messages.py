@@ -7,7 +7,7 @@ screen handles them, Textual merges them (``can_replace``) and only the newest i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from textual.message import Message
 from textual.worker import Worker, WorkerState
@@ -30,12 +30,14 @@ class ListingProgress(Message):
 
 @dataclass
 class ListingFinished(Message):
-    """Listing ``generation`` ended: complete (``images``) or failed (``error``)."""
+    """Listing ``generation`` ended: ``images`` of the statuses that were listed completely,
+    ``failed`` the statuses that were not (and why); ``error`` when nothing could be listed."""
 
     generation: int
     images: tuple[SharedImage, ...] | None
     error: ApiError | None
     token: Token | None
+    failed: dict[MemberStatus, ApiError] = field(default_factory=dict)
 
 
 @dataclass

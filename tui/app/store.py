@@ -64,6 +64,11 @@ class ImageStore:
         self._members: dict[str, Member] = {}
         self._member_errors: dict[str, ApiError] = {}
         self._in_flight: dict[str, MemberStatus] = {}
+        # Rows the last listing could not confirm (their status's listing failed).
+        self._stale: set[str] = set()
+        #: Statuses the last listing could not list completely, and why: their counts are
+        #: shown as incomplete and a line says what failed, until a listing completes.
+        self.incomplete: dict[MemberStatus, ApiError] = {}
         #: A listing is running; the previous complete one (if any) stays on screen meanwhile.
         self.listing = False
         #: A complete listing has arrived since the last reset: a failure is then shown as
@@ -119,6 +124,11 @@ class ImageStore:
     def deciding(self) -> bool:
         return bool(self._in_flight)
 
+    @property
+    def stale(self) -> AbstractSet[str]:
+        """Rows kept from an earlier listing that the last one could not confirm."""
+        return self._stale
+
     def visible_all(self) -> list[SharedImage]:
         """Every image, sorted as the table is, regardless of view and filter."""
         rows = list(self._images.values())
@@ -144,6 +154,8 @@ class ImageStore:
         self._members.clear()
         self._member_errors.clear()
         self._in_flight.clear()
+        self._stale.clear()
+        self.incomplete = {}
         self.listing = False
         self.loaded_once = False
         self.load_error = None
@@ -159,15 +171,34 @@ class ImageStore:
             self._images[image.id] = image
         self._invalidate()
 
-    def finish_listing(self, images: Iterable[SharedImage]) -> None:
-        """Swap in a complete listing; state of images that are gone is dropped."""
-        self._images = {image.id: image for image in images}
+    def finish_listing(
+        self,
+        images: Iterable[SharedImage],
+        failed: Mapping[MemberStatus, ApiError] | None = None,
+    ) -> None:
+        """Take a listing: complete (``failed`` empty) or not.
+
+        A complete listing replaces everything; state of images that are gone is dropped. An
+        incomplete one replaces the rows it confirmed, and keeps every other known row flagged
+        stale — it may only have moved into a status that could not be listed — so nothing
+        shared with the user vanishes because a request failed.
+        """
+        listed = {image.id: image for image in images}
+        failed = dict(failed or {})
+        if failed:
+            kept = {k: v for k, v in self._images.items() if k not in listed}
+            self._stale = set(kept)
+            listed = {**kept, **listed}
+        else:
+            self._stale = set()
+        self._images = listed
         keep = self._images.keys()
         self._texts = {k: v for k, v in self._texts.items() if k in keep}
         self._marked &= keep
         self._errors = {k: v for k, v in self._errors.items() if k in keep}
         self._members = {k: v for k, v in self._members.items() if k in keep}
         self._member_errors = {k: v for k, v in self._member_errors.items() if k in keep}
+        self.incomplete = failed
         self.listing = False
         self.loaded_once = True
         self._invalidate()
@@ -218,6 +249,7 @@ class ImageStore:
             return
         self._images[image_id] = image.with_status(status)
         self._errors.pop(image_id, None)
+        self._stale.discard(image_id)  # the cloud just confirmed where it stands
         if member is not None:
             known = self._members.get(image_id)
             if member.created_at is None and known is not None and known.created_at is not None:

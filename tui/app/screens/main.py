@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -21,7 +22,7 @@ from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Footer, Input, Label, Static
 
 from tui.app.keys import MAIN_BINDINGS
 from tui.app.messages import (
@@ -39,8 +40,8 @@ from tui.app.widgets.context_bar import ContextBar, ViewTabs
 from tui.app.widgets.detail_pane import DetailPane, describe
 from tui.app.widgets.image_table import ImageTable
 from tui.cloud.errors import ApiError
-from tui.cloud.models import Decision, MemberStatus, SharedImage
-from tui.cloud.session import CloudSession, PasswordRequired
+from tui.cloud.models import ALL_STATUSES, Decision, MemberStatus, SharedImage
+from tui.cloud.session import CloudSession, PasswordRequired, StatusFailed, StatusPage
 
 # Below this width the detail pane moves under the table.
 NARROW_WIDTH = 100
@@ -101,6 +102,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
     def compose(self) -> ComposeResult:
         yield ContextBar(id="context")
         yield ViewTabs(id="tabs")
+        yield Static("", id="notice")
         with Horizontal(id="body"):
             yield ImageTable(self.store, id="table")
             yield DetailPane(id="detail")
@@ -164,6 +166,27 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
 
     # ----------------------------------------------------------- rendering
 
+    def _incomplete_text(self) -> str:
+        failed = self.store.incomplete
+        if not failed:
+            return ""
+        names = " and ".join(status.value for status in failed)
+        reasons = "; ".join(error.reason for error in failed.values())
+        return (
+            f"Could not list the {names} shares ({reasons}). Counts marked +? are incomplete "
+            "and rows marked ? were not confirmed. ctrl+r retries."
+        )
+
+    def _update_notice(self) -> None:
+        """The line above the table: what is not shown completely, for as long as it is so."""
+        store = self.store
+        text = self._incomplete_text()
+        if not text and store.load_error is not None and store.loaded_once:
+            text = f"Refresh failed, showing the previous list: {store.load_error.summary}"
+        notice = self.query_one("#notice", Static)
+        notice.update(Text(text))
+        notice.display = bool(text)
+
     def _update_tabs(self) -> None:
         store = self.store
         extra: list[str] = []
@@ -173,7 +196,13 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             extra.append(f"filter: {store.filter_text} ({len(store.visible())})")
         column = next(c for c in COLUMNS if c.key == store.sort_key)
         extra.append(f"sort {column.label.lower()}{'▼' if store.sort_reverse else '▲'}")
-        self.query_one(ViewTabs).set_state(store.counts(), store.view, " · ".join(extra))
+        incomplete: set[MemberStatus | None] = set(store.incomplete)
+        if incomplete:
+            incomplete.add(None)  # "All" is incomplete too
+        self.query_one(ViewTabs).set_state(
+            store.counts(), store.view, " · ".join(extra), incomplete=incomplete
+        )
+        self._update_notice()
 
     def _refresh_table(self) -> None:
         self.query_one(ImageTable).reload()
@@ -213,6 +242,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
                 store.member_errors.get(image.id),
                 store.errors.get(image.id),
                 member_loading=image.id not in store.members,
+                stale=image.id in store.stale,
             )
         )
 
@@ -243,20 +273,34 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
 
     @work(exclusive=True, group="list", exit_on_error=False, description="Listing shares")
     async def _list(self, generation: int, session: CloudSession) -> None:
-        collected: dict[str, SharedImage] = {}
+        seen: dict[str, SharedImage] = {}
+        by_status: dict[MemberStatus, dict[str, SharedImage]] = {}
+        failed: dict[MemberStatus, ApiError] = {}
         try:
-            async for _status, page in session.iter_shared_pages():
-                for image in page:
-                    collected[image.id] = image
-                self.post_message(
-                    ListingProgress(generation, tuple(collected.values()), session.current_token)
-                )
+            async for event in session.iter_listing():
+                if isinstance(event, StatusPage):
+                    rows = by_status.setdefault(event.status, {})
+                    for image in event.images:
+                        rows[image.id] = seen[image.id] = image
+                    self.post_message(
+                        ListingProgress(generation, tuple(seen.values()), session.current_token)
+                    )
+                elif isinstance(event, StatusFailed):
+                    failed[event.status] = event.error
+                    by_status.pop(event.status, None)
         except ApiError as error:
             self.post_message(ListingFinished(generation, None, error, session.current_token))
-        else:
-            self.post_message(
-                ListingFinished(generation, tuple(collected.values()), None, session.current_token)
+            return
+        if len(failed) == len(ALL_STATUSES):
+            error = next(iter(failed.values()))
+            self.post_message(ListingFinished(generation, None, error, session.current_token))
+            return
+        complete = {image.id: image for rows in by_status.values() for image in rows.values()}
+        self.post_message(
+            ListingFinished(
+                generation, tuple(complete.values()), None, session.current_token, failed
             )
+        )
 
     @on(ListingProgress)
     def _listing_progress(self, message: ListingProgress) -> None:
@@ -290,9 +334,17 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             )
         else:
             before = store.ids() if store.loaded_once else None
-            store.finish_listing(message.images or ())
+            store.finish_listing(message.images or (), message.failed)
             if before is not None:
                 self._announce_new(before)
+            if message.failed:
+                self.notify(
+                    self._incomplete_text(),
+                    title="Listing incomplete",
+                    severity="warning",
+                    markup=False,
+                    timeout=10,
+                )
         self._start_reload_timer()
         self._set_empty_text(self._empty_text())
         self._refresh_table()

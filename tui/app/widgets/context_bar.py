@@ -123,12 +123,20 @@ class ViewTabs(Static):
         self.counts: dict[MemberStatus | None, int] = dict.fromkeys(VIEWS, 0)
         self.current: MemberStatus | None = MemberStatus.PENDING
         self.extra = ""
+        self.incomplete: set[MemberStatus | None] = set()
         self._shown: tuple[str, str] | None = None
 
     def set_state(
-        self, counts: dict[MemberStatus | None, int], current: MemberStatus | None, extra: str
+        self,
+        counts: dict[MemberStatus | None, int],
+        current: MemberStatus | None,
+        extra: str,
+        *,
+        incomplete: set[MemberStatus | None] | None = None,
     ) -> None:
+        """``incomplete``: views whose count is a lower bound (a listing failed): ``96+?``."""
         self.counts, self.current, self.extra = counts, current, extra
+        self.incomplete = set(incomplete or ())
         self._render_tabs()
 
     def on_mount(self) -> None:
@@ -138,7 +146,8 @@ class ViewTabs(Static):
         # Markup here holds only our own words and numbers; no server text reaches it.
         parts: list[str] = []
         for number, view in enumerate(VIEWS, start=1):
-            label = f" {number} {view_label(view)} {self.counts.get(view, 0)} "
+            more = "+?" if view in self.incomplete else ""
+            label = f" {number} {view_label(view)} {self.counts.get(view, 0)}{more} "
             style = "bold reverse " if view == self.current else ""
             parts.append(f"[{style}@click=screen.show_view({number - 1})]{label}[/]")
         markup = "".join(parts)

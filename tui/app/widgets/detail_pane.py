@@ -30,6 +30,7 @@ def describe(
     last_error: ApiError | None,
     *,
     member_loading: bool = False,
+    stale: bool = False,
 ) -> Text:
     """The pane's text for ``image``; also used by tests to check what a user reads."""
     text = Text()
@@ -41,6 +42,8 @@ def describe(
         text.append((value or "—") + "\n", style=style)
 
     status = image.status.value if image.status else "unknown"
+    if stale:
+        status += " (not confirmed: the last listing was incomplete)"
     row("Status", status, style="bold")
     if member is not None:
         row("Shared", time_text(member.created_at))

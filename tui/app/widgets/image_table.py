@@ -104,6 +104,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         "image-table--accepted",
         "image-table--rejected",
         "image-table--busy",
+        "image-table--stale",
         "image-table--empty",
     }
 
@@ -125,6 +126,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
     ImageTable > .image-table--accepted { color: $success; }
     ImageTable > .image-table--rejected { color: $text-muted; }
     ImageTable > .image-table--busy { color: $secondary; text-style: italic; }
+    ImageTable > .image-table--stale { color: $text-muted; text-style: italic; }
     ImageTable > .image-table--empty { color: $text-muted; text-style: italic; }
     """
 
@@ -334,12 +336,15 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         marked = image.id in store.marked
         error = store.errors.get(image.id)
         busy = store.in_flight.get(image.id)
+        stale = image.id in store.stale
         layout = self._layout
         # A row looks the same as long as these do: keep its strip (cursor moves, scrolling
         # and screen re-layouts redraw rows that did not change).
         # ``reload`` clears the cache, and ``rows`` holds every image until then, so the
         # object's id is a safe and cheap stand-in for the image.
-        key = (index, id(image), is_cursor, marked, error, busy, layout, base, styles[_CURSOR])
+        key = (
+            index, id(image), is_cursor, marked, error, busy, stale, layout, base, styles[_CURSOR]
+        )  # fmt: skip
         cached = self._row_cache.get(key)
         if cached is not None:
             return cached
@@ -353,7 +358,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         segments: list[Segment] = []
         pending = ["✓ " if marked else "  "]
         for key_name, column_width in zip(layout.keys, layout.widths, strict=True):
-            text, cell_style = self._cell_text(image, key_name, error is not None, busy)
+            text, cell_style = self._cell_text(image, key_name, error is not None, busy, stale)
             cell = _cell(text, column_width, key_name == "size")
             if cell_style and not is_cursor:
                 segments.append(Segment("".join(pending), row_style))
@@ -370,7 +375,12 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         return strip
 
     def _cell_text(
-        self, image: SharedImage, key: str, failed: bool, busy: MemberStatus | None
+        self,
+        image: SharedImage,
+        key: str,
+        failed: bool,
+        busy: MemberStatus | None,
+        stale: bool = False,
     ) -> tuple[str, str]:
         if key == "name":
             return image.name or "(no name)", ""
@@ -380,6 +390,9 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
             status = image.status.value if image.status else "?"
             if failed:
                 return f"{status} !", "image-table--error"
+            if stale:
+                # Not confirmed by the last listing: a flag of its own, never a mark.
+                return f"{status} ?", "image-table--stale"
             return status, f"image-table--{status}" if image.status else ""
         if key == "os":
             return image.os_version or image.platform or "—", ""
