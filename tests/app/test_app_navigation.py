@@ -447,3 +447,48 @@ async def test_a_partial_listing_never_looks_complete(cloud: Any, make_app: Any)
         assert not main.store.stale
         assert "+?" not in str(main.query_one("#tabs").render())
         assert not main.query_one("#notice").display
+
+
+def _burst(app: Any, text: str) -> None:
+    """Keys as they arrive over SSH: all at once, before the app has handled the first."""
+    from textual import events
+
+    names = {"/": "slash", " ": "space"}
+    for char in text:
+        app.post_message(events.Key(names.get(char, char), char))
+
+
+async def test_a_burst_after_slash_goes_to_the_filter_and_leaves_marks_alone(
+    cloud: Any, make_app: Any
+) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        await pilot.press("space", "space")  # two marks the burst must not clear ("u")
+        _burst(app, "/ubuntu")
+        field = main.query_one("#filter", Input)
+        await wait_for(pilot, lambda: field.value == "ubuntu", what="the filter text")
+        await wait_for(pilot, lambda: main.store.filter_text == "ubuntu", what="the filter")
+        assert len(main.store.marked) == 2
+        expected = [i for i in cloud.shared_image_ids("pending") if _matches(cloud, i, "ubuntu")]
+        assert sorted(visible_ids(app)) == sorted(expected) and expected
+
+
+async def test_a_key_typed_before_the_confirmation_appears_does_not_answer_it(
+    cloud: Any, make_app: Any
+) -> None:
+    """ "ry" typed fast: the dialog asks, and the y that came before it is not its answer."""
+    from tui.app.screens.prompts import ConfirmScreen
+
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        image_id = table(app).current.id
+        _burst(app, "ry")
+        dialog = await wait_screen(pilot, ConfirmScreen)
+        await pilot.pause(0.3)
+        assert app.screen is dialog  # still asking
+        assert cloud.member_status(image_id) == "pending"
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert cloud.member_status(image_id) == "pending"

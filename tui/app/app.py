@@ -22,9 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Input
 
 from tui.app.messages import WorkerFailed
 from tui.app.screens.config import ConfigScreen
@@ -44,6 +47,8 @@ from tui.settings.model import ConfigError, Settings
 log = logging.getLogger("imshare.app")
 
 DEFAULT_THEME = "textual-dark"
+# Keys whose destination is remembered until they reach the app (a burst is a few dozen).
+_KEY_ORIGINS = 256
 
 
 def _refresh_seconds(explicit: float | None, prefs: dict[str, Any]) -> float:
@@ -110,6 +115,7 @@ class ImshareApp(App[int]):
         self.demo = demo
         self._transport = transport
         self._startup_warnings = list(startup_warnings or [])
+        self._key_origins: dict[int, tuple[events.Key, Screen[Any], Widget | None]] = {}
         self.store = ImageStore()
         self.session = CloudSession(
             settings, cache, ask_password=self._ask_password, transport=transport
@@ -123,6 +129,36 @@ class ImshareApp(App[int]):
     @property
     def settings(self) -> Settings:
         return self.session.settings
+
+    # ------------------------------------------------------------ key bursts
+
+    async def on_event(self, event: events.Event) -> None:
+        # Where each key was sent when it arrived. Over SSH a burst like "/ubuntu" arrives at
+        # once and every key is forwarded before the first one has moved the focus.
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._key_origins[id(event)] = (event, self.screen, self.focused)
+            while len(self._key_origins) > _KEY_ORIGINS:
+                self._key_origins.pop(next(iter(self._key_origins)))
+        await super().on_event(event)
+
+    async def _on_key(self, event: events.Key) -> None:
+        """A key that reached the app unhandled, before Textual checks the bindings.
+
+        Typed before a dialog was shown, it must not answer that dialog ("ry" typed fast
+        never rejects): it is dropped. Typed before "/" moved the focus to the filter, it
+        belongs in the filter: it is sent there, in order.
+        """
+        origin = self._key_origins.pop(id(event), None)
+        if origin is None or origin[0] is not event:
+            return
+        _event, screen, focused = origin
+        if screen is not self.screen:
+            event.prevent_default()
+            return
+        current = self.focused
+        if focused is not current and isinstance(current, Input):
+            event.prevent_default()
+            current._forward_event(events.Key(event.key, event.character))
 
     async def on_mount(self) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -414,7 +414,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
     def action_filter(self) -> None:
         bar = self.query_one("#filter-bar")
         bar.add_class("-active")
-        self.query_one("#filter", Input).focus()
+        # At once, not on the next idle tick: the keys typed right after "/" go there.
+        self.set_focus(self.query_one("#filter", Input))
 
     def action_focus_detail(self) -> None:
         """Enter reads the details (scroll them with the arrows); escape goes back."""
