@@ -67,6 +67,10 @@ class FileRefused(OSError):
         return self.message
 
 
+class FileTooLarge(FileRefused):
+    """Larger than imshare reads: for a cache, ignore it and write a new one."""
+
+
 def reason(error: OSError) -> str:
     """A short text for ``error``: our own message, or the system's."""
     if isinstance(error, FileRefused):
@@ -250,7 +254,7 @@ def _read_bounded(fd: int, path: Path, what: str, limit: int) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:
-            raise FileRefused(
+            raise FileTooLarge(
                 f"{what} {path} is larger than {limit // 1024} KiB; it cannot be an imshare "
                 "file — check the path"
             )

@@ -177,12 +177,19 @@ def test_login_and_logout_work_with_an_absurdly_nested_cache(cloud_env, config_d
 
 
 def test_an_oversized_cache_is_ignored_and_replaced(config_dir):
-    config_dir.mkdir(mode=0o700)
     path = config_dir / "tokens.json"
-    path.write_bytes(b" " * (files.MAX_FILE_BYTES + 1))
+    TokenCache(path).put("key", make_token())
+    data = json.loads(path.read_text())
+    data["tokens"]["padding"] = {"token": "x" * (1024 * 1024)}  # over the 1 MiB limit
+    path.write_text(json.dumps(data))
     cache = TokenCache(path)
-    assert cache.get("key") is None
-    assert "larger than 1024 KiB" in cache.warnings[0]
+    assert cache.get("key") is None  # not read at all
+    assert cache.warnings == [
+        f"token cache {path} is larger than 1024 KiB; it is ignored and will be replaced"
+    ]
+    fresh = make_token("fresh")
+    cache.put("key", fresh)
+    assert json.loads(path.read_text())["tokens"] == {"key": fresh.to_cache()}
 
 
 def test_threads_writing_different_keys_keep_every_entry(config_dir):

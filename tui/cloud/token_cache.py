@@ -73,6 +73,12 @@ class TokenCache:
             return {}
         try:
             raw = files.read_secret_file(self.path, "token cache")
+        except files.FileTooLarge:
+            self._warn(
+                f"token cache {self.path} is larger than {files.MAX_FILE_BYTES // 1024} KiB; "
+                "it is ignored and will be replaced"
+            )
+            return {}
         except files.FileRefused as refusal:
             self._refuse(refusal.message)
             return {}

@@ -214,12 +214,15 @@ def _check_expansion(root: Any, mapping: type, scalar: type) -> None:
     """Refuse a node graph whose aliases expand too far or too deep (each node visited once)."""
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
+    visiting: set[int] = set()  # on the current path: meeting one again is a cycle
     stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
         key = id(node)
         if key in size:
             continue
+        if not children_done and key in visiting:
+            raise _Unsafe("it refers to itself through an alias (a recursive structure)")
         if isinstance(node, scalar):
             size[key], depth[key] = 1 + len(node.value), 1
             continue
@@ -228,9 +231,11 @@ def _check_expansion(root: Any, mapping: type, scalar: type) -> None:
         else:
             children = list(node.value)
         if not children_done:
+            visiting.add(key)
             stack.append((node, True))
             stack.extend((child, False) for child in children if id(child) not in size)
             continue
+        visiting.discard(key)
         size[key] = 1 + sum(size[id(child)] for child in children)
         depth[key] = 1 + max((depth[id(child)] for child in children), default=0)
         if size[key] > MAX_EXPANSION:
