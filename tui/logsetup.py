@@ -129,7 +129,6 @@ def _open_private_log(path: Path) -> logging.Handler:
         raise
     if warning:
         problems.append(warning)
-        logging.getLogger(LOGGER_NAME).warning("%s", warning)
     return _PrivateLogHandler(stream)
 
 
@@ -144,7 +143,8 @@ def configure(
 
     Without ``debug`` only warnings are shown, on stderr (``stderr=False`` for the full-screen
     app, which must not scribble over its own display). With ``debug`` every record at DEBUG
-    and above also goes to the log file (``tui.files.log_file()``), mode 0600.
+    and above also goes to the log file (``tui.files.log_file()``), created 0600. What is
+    wrong with the log file is left in ``problems`` for the caller to say once, its own way.
     """
     for value in secrets:
         add_secret(value)
@@ -171,14 +171,10 @@ def configure(
         try:
             file_handler = _open_private_log(path)
         except files.FileRefused as refusal:
-            problem = f"{refusal.message}; not logging in this run"
-            problems.append(problem)
-            logger.warning("%s", problem)
+            problems.append(f"{refusal.message}; not logging in this run")
             path = None
         except OSError as exc:
-            problem = f"cannot write the debug log {path}: {files.reason(exc)}; not logging"
-            problems.append(problem)
-            logger.warning("%s", problem)
+            problems.append(f"cannot write the debug log {path}: {files.reason(exc)}; not logging")
             path = None
         else:
             file_handler.setLevel(logging.DEBUG)
