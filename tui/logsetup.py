@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tui import files
-from tui.files import FILE_MODE, ensure_private_dir, tighten
 
 LOGGER_NAME = "imshare"
 REDACTED = "***"
@@ -84,6 +83,8 @@ class RedactingFilter(logging.Filter):
 
 
 _installed: list[logging.Handler] = []
+#: What is wrong with the debug log in this run (the app shows it; the CLI has printed it).
+problems: list[str] = []
 
 
 def reset() -> None:
@@ -95,16 +96,40 @@ def reset() -> None:
             handler.close()
     _installed.clear()
     _secrets.clear()
+    problems.clear()
     logger.propagate = True
     logger.setLevel(logging.NOTSET)
 
 
-def _open_private_log(path: Path) -> None:
-    """Create the log file 0600 in a 0700 directory before logging opens it for appending."""
-    ensure_private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
-    os.close(fd)
-    tighten(path)
+class _PrivateLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Appends to a log file imshare opened itself (no symlink, 0600); closes it when done."""
+
+    def close(self) -> None:
+        try:
+            with contextlib.suppress(Exception):
+                self.flush()
+            stream = self.stream
+            with contextlib.suppress(Exception):
+                stream.close()
+        finally:
+            super().close()
+
+
+def _open_private_log(path: Path) -> logging.Handler:
+    """A handler on the log file, opened with ``O_NOFOLLOW|O_APPEND`` and created 0600.
+
+    The handler writes to the descriptor opened here, never to the path again, so a link
+    swapped in afterwards cannot redirect it.
+    """
+    fd, warning = files.open_private_log(path)
+    try:
+        stream = os.fdopen(fd, "a", encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
+    if warning:
+        problems.append(warning)
+    return _PrivateLogHandler(stream)
 
 
 def configure(
@@ -118,7 +143,8 @@ def configure(
 
     Without ``debug`` only warnings are shown, on stderr (``stderr=False`` for the full-screen
     app, which must not scribble over its own display). With ``debug`` every record at DEBUG
-    and above also goes to the log file (``tui.files.log_file()``), mode 0600.
+    and above also goes to the log file (``tui.files.log_file()``), created 0600. What is
+    wrong with the log file is left in ``problems`` for the caller to say once, its own way.
     """
     for value in secrets:
         add_secret(value)
@@ -128,6 +154,7 @@ def configure(
         with contextlib.suppress(Exception):
             handler.close()
     _installed.clear()
+    problems.clear()
 
     redactor = RedactingFilter()
     if stderr:
@@ -142,10 +169,12 @@ def configure(
     if debug:
         path = log_path or files.log_file()
         try:
-            _open_private_log(path)
-            file_handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+            file_handler = _open_private_log(path)
+        except files.FileRefused as refusal:
+            problems.append(f"{refusal.message}; not logging in this run")
+            path = None
         except OSError as exc:
-            logger.warning("cannot write the debug log %s: %s", path, exc.strerror)
+            problems.append(f"cannot write the debug log {path}: {files.reason(exc)}; not logging")
             path = None
         else:
             file_handler.setLevel(logging.DEBUG)

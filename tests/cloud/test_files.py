@@ -99,30 +99,45 @@ def test_corrupt_cache_is_ignored_and_replaced(config_dir, content):
     assert mode(path) == 0o600
 
 
-def test_unreadable_cache_is_ignored(config_dir):
+def test_a_directory_at_the_cache_path_is_refused_once(config_dir):
     path = config_dir / "tokens.json"
-    path.mkdir(parents=True)  # a directory where the file should be: reading fails
+    path.mkdir(parents=True)  # a directory where the file should be
     cache = TokenCache(path)
     assert cache.get("key") is None
-    cache.put("key", make_token())  # cannot replace a directory: a warning, not a crash
-    assert any("cannot write token cache" in w for w in cache.warnings)
+    cache.put("key", make_token())  # not a crash: the run goes on without caching
+    assert cache.get("key") is None
+    assert path.is_dir() and not list(path.iterdir())
+    assert cache.warnings == [
+        f"token cache {path} is a directory, not a regular file: remove it; tokens are not "
+        "cached in this run"
+    ]
 
 
-def test_readable_cache_is_tightened_with_a_warning(config_dir):
+def test_readable_cache_is_reported_and_replaced_private_at_the_next_login(config_dir):
     cache = TokenCache(config_dir / "tokens.json")
     cache.put("key", make_token())
     (config_dir / "tokens.json").chmod(0o644)
     fresh = TokenCache(config_dir / "tokens.json")
     assert fresh.get("key") is not None
+    assert mode(config_dir / "tokens.json") == 0o644  # read, reported, not chmodded
+    (warning,) = fresh.warnings
+    assert f"token cache {config_dir / 'tokens.json'} is readable by other users" in warning
+    assert "mode 0644" in warning
+    fresh.put("other", make_token())  # a new file replaces it, created 0600
     assert mode(config_dir / "tokens.json") == 0o600
-    assert any("readable by others" in w and "0600" in w for w in fresh.warnings)
 
 
-def test_loose_directory_is_tightened(config_dir):
+def test_loose_existing_directory_is_reported_not_chmodded(config_dir):
     config_dir.mkdir(mode=0o755)
     config_dir.chmod(0o755)
-    TokenCache(config_dir / "tokens.json").put("key", make_token())
-    assert mode(config_dir) == 0o700
+    cache = TokenCache(config_dir / "tokens.json")
+    cache.check()
+    cache.put("key", make_token())
+    assert mode(config_dir) == 0o755
+    assert mode(config_dir / "tokens.json") == 0o600
+    (warning,) = cache.warnings
+    assert f"directory {config_dir} is open to other users (mode 0755)" in warning
+    assert f"chmod 700 {config_dir}" in warning
 
 
 def test_concurrent_writers_leave_a_valid_file(config_dir):
@@ -197,12 +212,14 @@ def test_corrupt_config_names_file_and_line(config_dir):
     assert path.read_text() == 'username = "alice"\nauth_url = \n'  # never overwritten
 
 
-def test_readable_config_is_tightened_with_a_warning(config_dir):
+def test_readable_config_is_reported_not_chmodded(config_dir):
     path = save(Settings(username="alice"))
     os.chmod(path, 0o644)
     loaded = load()
-    assert mode(path) == 0o600
-    assert loaded.warnings and "0600" in loaded.warnings[0]
+    assert mode(path) == 0o644
+    (warning,) = loaded.warnings
+    assert f"config file {path} is readable by other users (mode 0644)" in warning
+    assert f"chmod 600 {path}" in warning
 
 
 def test_unknown_setting_is_named(config_dir):

@@ -19,7 +19,7 @@ from tui import files, logsetup
 from tui.cloud.token_cache import TokenCache
 from tui.settings.config_file import DEFAULT_PROFILE
 from tui.settings.model import ConfigError, Settings
-from tui.settings.sources import apply_environment, load
+from tui.settings.sources import apply_environment, load, proxy_problem
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,6 +32,11 @@ def run(args: argparse.Namespace) -> int:
         profile, cloud = DEFAULT_PROFILE, ""
         if getattr(args, "demo", False):
             from tui.democloud import DemoCloud
+
+            problem = proxy_problem()  # the demo's client reads the proxy variables too
+            if problem:
+                print(f"imshare: {problem}", file=sys.stderr)
+                return 2
 
             workdir = Path(tempfile.mkdtemp(prefix="imshare-demo-"))
             stack.callback(shutil.rmtree, workdir, ignore_errors=True)
@@ -61,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
             profile, cloud = loaded.profile, loaded.cloud
         logsetup.add_secret(settings.password)
         cache = TokenCache(files.token_cache_file())
+        cache.check()  # a refused or loose cache is said at start, not in mid-login
+        # Each once, in order: the config, the debug log, the token cache.
+        warnings = list(dict.fromkeys([*warnings, *logsetup.problems, *cache.warnings]))
         app = ImshareApp(
             settings,
             cache=cache,
@@ -69,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             read_only=getattr(args, "read_only", False),
             theme=getattr(args, "theme", None),
             demo=getattr(args, "demo", False),
-            startup_warnings=warnings + cache.warnings,
+            startup_warnings=warnings,
             refresh_seconds=getattr(args, "refresh", None),
             profile=profile,
             cloud=cloud,

@@ -80,6 +80,8 @@ class Context:
         return self.settings.timeout if given is None else float(given)
 
     def flush_warnings(self) -> None:
+        """Print each warning not printed yet; called at start and after the command, so a
+        problem met while it ran (the cache could not be written) is heard exactly once."""
         for warning in (*self.loaded.warnings, *self.cache.warnings):
             if warning not in self.warned:
                 self.warned.add(warning)
@@ -98,6 +100,7 @@ def load_context(args: argparse.Namespace) -> Context:
     logsetup.add_secret(loaded.settings.password)
     log.debug("config %s: %r", loaded.path, loaded.settings)
     context = Context(args=args, loaded=loaded, cache=TokenCache(files.token_cache_file()))
+    context.cache.check()
     context.flush_warnings()
     return context
 
@@ -376,6 +379,8 @@ def locate(args: argparse.Namespace) -> int:
         out(f"clouds.yaml: {found.clouds_path or '(none found)'}")
         if found.secure_path:
             out(f"secure.yaml: {found.secure_path}")
+        for warning in found.warnings:
+            err(f"warning: {warning}")
     return 0
 
 

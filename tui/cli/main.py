@@ -305,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     is_tui = args.command is None
     try:
         logsetup.configure(bool(args.debug), stderr=not is_tui)
+        if not is_tui:  # the app shows them itself, as toasts
+            for problem in logsetup.problems:
+                err(f"warning: {problem}")
         log.debug("imshare %s: %s", __version__, " ".join(arguments))
         if is_tui:
             return _run_tui(args)

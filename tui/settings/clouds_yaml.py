@@ -15,17 +15,25 @@ password usually lives). Only what imshare needs is read: the auth types ``passw
 ``verify``, ``insecure``, ``cert``, ``key``; ``image_endpoint_override``; and the OTC vendor
 profiles ``otc`` and ``otc-swiss``. Everything else in the file is ignored.
 
+The files are read with limits (``tui.files``): at most 1 MiB, nesting at most
+``MAX_DEPTH`` levels, YAML aliases expanding to at most ``MAX_EXPANSION`` — so a
+"billion laughs" file or a recursive anchor is refused at once with a message naming the file,
+instead of hanging or crashing whatever reads the result. Neither file is ever chmodded; one
+that holds a password or token and is readable by others gives a warning.
+
 Nothing here imports Textual; the CLI and the app's config screen both use it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tui import files as files_module
 from tui.settings.model import (
     REGION_PRESETS,
     ConfigError,
@@ -38,6 +46,11 @@ from tui.settings.model import (
 CLOUDS_NAMES = ("clouds.yaml", "clouds.yml", "clouds.json")
 SECURE_NAMES = ("secure.yaml", "secure.yml", "secure.json")
 SYSTEM_DIR = Path("/etc/openstack")
+
+MAX_DEPTH = files_module.MAX_DEPTH
+#: What the aliases of one file may expand to, counted in characters of scalars plus one per
+#: node: four times the largest file read, so real uses of anchors (shared defaults) fit.
+MAX_EXPANSION = 4 * files_module.MAX_FILE_BYTES
 
 #: openstacksdk / otcextensions vendor profiles imshare knows (openstacksdk
 #: openstack/config/vendors/otc.json, otc-swiss.json). The upstream
@@ -78,6 +91,8 @@ class CloudsFiles:
     secure_path: Path | None
     clouds: dict[str, dict[str, Any]]
     searched: list[Path] = field(default_factory=list)
+    #: Loose modes of files holding secrets, said once each.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +100,7 @@ class FoundCloud:
     name: str
     settings: Settings
     path: Path
+    warnings: tuple[str, ...] = ()
 
 
 def search_dirs(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> list[Path]:
@@ -120,24 +136,136 @@ def candidate_files(
     return found
 
 
-def _first_existing(paths: Sequence[Path]) -> Path | None:
-    for path in paths:
+def _first_existing(paths: Sequence[Path], explicit: str | None) -> Path | None:
+    """The first candidate that is a file; the one named by ``explicit`` (the variable that
+    names a file) must be a regular file when it exists at all."""
+    for index, path in enumerate(paths):
+        if index == 0 and explicit:
+            if path.is_file():
+                return path
+            if os.path.lexists(path):
+                try:
+                    what = files_module.kind_of(os.stat(path).st_mode)
+                except OSError:
+                    what = "a symbolic link to nothing"
+                raise ConfigError(
+                    f"{explicit} names {path}, which is {what}, not a regular file; name a "
+                    f"file or unset {explicit}"
+                )
+            continue
         if path.is_file():
             return path
     return None
+
+
+class _Unsafe(Exception):
+    """A YAML document imshare refuses to build: too deep, too big once expanded, recursive."""
+
+
+@functools.cache
+def _bounded_loader() -> type:
+    """``yaml.SafeLoader`` with limits, built on first use (yaml is imported only then)."""
+    import yaml
+    from yaml.nodes import MappingNode, Node, ScalarNode
+
+    class BoundedLoader(yaml.SafeLoader):
+        """Composes nodes no deeper than ``MAX_DEPTH``, refuses an alias inside its own
+        anchor, and checks what the aliases expand to before anything is constructed."""
+
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self._depth = 0
+            self._open_anchors: set[str] = set()
+
+        def compose_node(self, parent: Node | None, index: Any) -> Node:
+            event = self.peek_event()
+            anchor = getattr(event, "anchor", None)
+            if self.check_event(yaml.AliasEvent):
+                if anchor in self._open_anchors:
+                    raise _Unsafe(
+                        f"the alias *{anchor} at line {event.start_mark.line + 1} is inside "
+                        f"its own anchor &{anchor} (a recursive structure)"
+                    )
+                return super().compose_node(parent, index)
+            if self._depth >= MAX_DEPTH:
+                raise _Unsafe(
+                    f"it nests more than {MAX_DEPTH} levels deep (line {event.start_mark.line + 1})"
+                )
+            self._depth += 1
+            if anchor is not None:
+                self._open_anchors.add(anchor)
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+                if anchor is not None:
+                    self._open_anchors.discard(anchor)
+
+        def get_single_node(self) -> Node | None:
+            node = super().get_single_node()
+            if node is not None:
+                _check_expansion(node, MappingNode, ScalarNode)
+            return node
+
+    return BoundedLoader
+
+
+def _check_expansion(root: Any, mapping: type, scalar: type) -> None:
+    """Refuse a node graph whose aliases expand too far or too deep (each node visited once)."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    visiting: set[int] = set()  # on the current path: meeting one again is a cycle
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in size:
+            continue
+        if not children_done and key in visiting:
+            raise _Unsafe("it refers to itself through an alias (a recursive structure)")
+        if isinstance(node, scalar):
+            size[key], depth[key] = 1 + len(node.value), 1
+            continue
+        if isinstance(node, mapping):
+            children = [child for pair in node.value for child in pair]
+        else:
+            children = list(node.value)
+        if not children_done:
+            visiting.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in size)
+            continue
+        visiting.discard(key)
+        size[key] = 1 + sum(size[id(child)] for child in children)
+        depth[key] = 1 + max((depth[id(child)] for child in children), default=0)
+        if size[key] > MAX_EXPANSION:
+            raise _Unsafe(
+                f"its aliases (*name) expand to more than {MAX_EXPANSION // 1024 // 1024} MiB "
+                '(a "billion laughs" document)'
+            )
+        if depth[key] > MAX_DEPTH:
+            raise _Unsafe(f"its aliases build a structure more than {MAX_DEPTH} levels deep")
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = files_module.read_user_file(path, "file")
+    except files_module.FileRefused as refusal:
+        raise ConfigError(refusal.message) from None
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read {path}: {files_module.reason(exc)}") from None
+    if raw is None:
+        raise ConfigError(f"cannot read {path}: it disappeared while imshare was reading it")
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not UTF-8 text") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_bounded_loader())  # a SafeLoader with limits
+    except _Unsafe as refusal:
+        raise ConfigError(f"{path} is refused: {refusal}; fix the file") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -156,6 +284,21 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return {str(name): value for name, value in clouds.items()}
 
 
+def _holds_secret(clouds: Mapping[str, Any]) -> bool:
+    return any(
+        isinstance(cloud.get("auth"), dict)
+        and (cloud["auth"].get("password") or cloud["auth"].get("token"))
+        for cloud in clouds.values()
+    )
+
+
+def _secret_warning(path: Path, clouds: Mapping[str, Any]) -> list[str]:
+    if not _holds_secret(clouds):
+        return []
+    warning = files_module.loose_file_warning(path, "", "a password or token")
+    return [warning] if warning else []
+
+
 def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in over.items():
@@ -168,14 +311,24 @@ def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, A
 
 def read_files(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> CloudsFiles:
     """Find and read clouds.yaml and secure.yaml; secure.yaml's clouds merged over."""
-    clouds_candidates = candidate_files("clouds", environ, cwd)
-    clouds_path = _first_existing(clouds_candidates)
-    secure_path = _first_existing(candidate_files("secure", environ, cwd))
+    env = os.environ if environ is None else environ
+    clouds_candidates = candidate_files("clouds", env, cwd)
+    clouds_path = _first_existing(clouds_candidates, _explicit(env, "OS_CLIENT_CONFIG_FILE"))
+    secure_path = _first_existing(
+        candidate_files("secure", env, cwd), _explicit(env, "OS_CLIENT_SECURE_FILE")
+    )
     clouds = _read_yaml(clouds_path) if clouds_path else {}
+    warnings = _secret_warning(clouds_path, clouds) if clouds_path else []
     if secure_path is not None:
-        for name, secure in _read_yaml(secure_path).items():
+        secure_clouds = _read_yaml(secure_path)
+        warnings += _secret_warning(secure_path, secure_clouds)
+        for name, secure in secure_clouds.items():
             clouds[name] = _deep_merge(clouds.get(name, {}), secure)
-    return CloudsFiles(clouds_path, secure_path, clouds, clouds_candidates)
+    return CloudsFiles(clouds_path, secure_path, clouds, clouds_candidates, warnings)
+
+
+def _explicit(environ: Mapping[str, str], variable: str) -> str | None:
+    return variable if environ.get(variable) else None
 
 
 def list_clouds(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> list[str]:
@@ -270,7 +423,7 @@ def load_cloud(
         names = ", ".join(sorted(files.clouds)) or "none"
         raise ConfigError(f"cloud {name!r} is not in {path}; clouds there: {names}")
     settings = settings_from_config(cloud, f"{path}: cloud {name!r}")
-    return FoundCloud(name, settings, path)
+    return FoundCloud(name, settings, path, tuple(files.warnings))
 
 
 def settings_from_cloud(

@@ -27,21 +27,35 @@ DEFAULT_PROFILE = "default"
 
 
 def _read_document(path: Path) -> dict[str, Any] | None:
-    """The parsed TOML document, or None when the file does not exist."""
+    """The parsed TOML document, or None when the file does not exist.
+
+    A path that is not a regular file is refused before it is opened; the file's mode is never
+    touched here (``load`` warns when others can read it).
+    """
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
+        raw = files.read_user_file(path, "config file")
+    except files.FileRefused as refusal:
+        raise ConfigError(refusal.message) from None
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read config file {path}: {files.reason(exc)}") from None
+    if raw is None:
+        return None
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"config file {path} is not UTF-8 text; fix or remove it") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"config file {path} is not valid TOML: {exc}; fix or remove it"
         ) from None
+    except RecursionError:
+        data = None
+    if data is None or files.nesting_depth(data) > files.MAX_DEPTH:
+        raise ConfigError(
+            f"config file {path} nests tables or arrays more than {files.MAX_DEPTH} levels "
+            "deep; imshare's settings nest three: fix or remove it"
+        )
+    return data
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -156,7 +170,9 @@ Parts = dict[str, Any]
 def _rewrite(path: Path, change: Callable[[Parts, Parts, Parts], None]) -> None:
     """Read the document, let ``change`` edit its parts in place, write it back (0600, atomic).
 
-    The only place that writes config.toml. ``change(top, ui, profiles)``.
+    The only place that writes config.toml. ``change(top, ui, profiles)``. A config that is a
+    symbolic link (kept with dotfiles) has its target replaced, and only when that is a
+    regular file of the user's (``files.write_user_file``); the error says otherwise.
     """
     existing = _read_document(path) or {}
     top, ui, profiles = _split_document(existing, path)
@@ -166,7 +182,7 @@ def _rewrite(path: Path, change: Callable[[Parts, Parts, Parts], None]) -> None:
         data["ui"] = ui
     if profiles:
         data["profiles"] = profiles
-    files.write_private(path, tomli_w.dumps(data).encode("utf-8"))
+    files.write_user_file(path, tomli_w.dumps(data).encode("utf-8"), "config file")
 
 
 def save(settings: Settings, path: Path | None = None, *, profile: str | None = None) -> Path:

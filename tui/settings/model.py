@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import unicodedata
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,16 @@ class Settings:
                 found.append("user domain is not set (OS_USER_DOMAIN_NAME or user_domain_name)")
         if not (self.project_name or self.project_id):
             found.append("project is not set (OS_PROJECT_NAME / OS_PROJECT_ID or project_name)")
+        for name, label in _PLAIN_TEXT.items():
+            bad = bad_character(getattr(self, name))
+            if bad:
+                found.append(f"{label} contains {bad}; remove it")
+        if self.token and bad_character(self.token, spaces=True):
+            # Never the token itself: only what is wrong with it.
+            found.append(
+                f"the token (OS_TOKEN) contains {bad_character(self.token, spaces=True)}; "
+                "paste it again without it"
+            )
         if self.ims_endpoint:
             problem = check_url(self.ims_endpoint)
             if problem:
@@ -223,8 +234,46 @@ def normalise_url(url: str) -> str:
     return url.strip().rstrip("/")
 
 
+def bad_character(text: str, *, spaces: bool = False) -> str:
+    """A description of the first control character in ``text`` (and, with ``spaces``, of
+    whitespace), e.g. ``"a line break (U+000A)"``; ``""`` when there is none.
+
+    A pasted value with a stray newline must be a clear configuration problem, not an
+    exception from deep inside the HTTP library.
+    """
+    for char in text:
+        code = ord(char)
+        if char in "\r\n":
+            return f"a line break (U+{code:04X})"
+        if code < 0x20 or 0x7F <= code < 0xA0 or unicodedata.category(char) in ("Zl", "Zp"):
+            return f"a control character (U+{code:04X})"
+        if spaces and char.isspace():
+            return f"a space (U+{code:04X})"
+    return ""
+
+
+# Text settings that end up in a URL, a header or a name the cloud is asked about; the password
+# is left alone (any character may be part of one, and it only travels inside a JSON body).
+_PLAIN_TEXT = {
+    "username": "user name (OS_USERNAME)",
+    "user_domain_name": "user domain (OS_USER_DOMAIN_NAME)",
+    "user_domain_id": "user domain id (OS_USER_DOMAIN_ID)",
+    "project_name": "project name (OS_PROJECT_NAME)",
+    "project_id": "project id (OS_PROJECT_ID)",
+    "project_domain_name": "project domain (OS_PROJECT_DOMAIN_NAME)",
+    "project_domain_id": "project domain id (OS_PROJECT_DOMAIN_ID)",
+    "region": "region (OS_REGION_NAME)",
+    "cacert": "CA bundle path (OS_CACERT)",
+    "cert": "client certificate path (OS_CERT)",
+    "key": "client key path (OS_KEY)",
+}
+
+
 def check_url(url: str) -> str:
     """Return a problem with ``url`` as a user would want to hear it, or an empty string."""
+    bad = bad_character(url.strip(), spaces=True)
+    if bad:
+        return f"{url.strip()!r} contains {bad}; remove it"
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https"):
         return f"{url!r} must start with https:// (or http:// for a local test cloud)"

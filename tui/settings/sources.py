@@ -10,6 +10,7 @@ Lowest precedence first:
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -113,19 +114,28 @@ def load(
         if not profile:
             cloud = (env.get("OS_CLOUD") or "").strip() or None
     warnings: list[str] = []
-    if files.tighten(config_path):
-        warnings.append(f"{config_path} was readable by others; its mode is now 0600")
     if cloud:
         _settings, ui = read_config_file(config_path)
         found = clouds_yaml.load_cloud(cloud, env)
         settings, source, chosen = found.settings, f"cloud {cloud!r} in {found.path}", ""
+        warnings.extend(found.warnings)
     else:
         chosen = profile or DEFAULT_PROFILE
         settings, ui = read_config_file(config_path, chosen)
         source = f"config file {config_path}"
         if chosen != DEFAULT_PROFILE:
             source += f" [profiles.{chosen}]"
+    # Read first: a path that is not a regular file has been refused by now, unopened.
+    loose = files.loose_file_warning(config_path, "config file", "settings (maybe a password)")
+    if loose:
+        warnings.insert(0, loose)
     settings = apply_environment(settings, env)
+    if not settings.verify:
+        warnings.append(insecure_warning(env, source))
+    if environ is None:
+        problem = proxy_problem()
+        if problem:
+            raise ConfigError(problem)
     return LoadedConfig(
         settings=settings,
         ui=ui,
@@ -135,3 +145,88 @@ def load(
         cloud=cloud or "",
         source=source,
     )
+
+
+def insecure_warning(environ: Mapping[str, str], source: str) -> str:
+    """What to say when TLS certificates are not checked, naming where that was asked for."""
+    where = "OS_INSECURE" if parse_bool(environ.get("OS_INSECURE")) else f"set in {source}"
+    return (
+        f"TLS certificate verification is off ({where}): anyone on the network path can read "
+        "your password and tokens; set OS_CACERT to your CA bundle instead"
+    )
+
+
+_PROXY_VARIABLES = {
+    "http": ("HTTP_PROXY", "http_proxy"),
+    "https": ("HTTPS_PROXY", "https_proxy"),
+    "all": ("ALL_PROXY", "all_proxy"),
+    "no": ("NO_PROXY", "no_proxy"),
+}
+
+
+def proxy_problem() -> str:
+    """Why httpx could not use the proxy variables of this process (``""`` when it can).
+
+    httpx reads ``HTTP(S)_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` when a client is built and
+    raises on a value it cannot parse; this runs the same parsing (httpx 0.28's
+    ``get_environment_proxies``: a proxy without ``://`` gets ``http://``, a ``NO_PROXY`` host
+    becomes an ``all://`` pattern) at start, so a typo is a message and exit 2, not a traceback.
+    """
+    from urllib.request import getproxies
+
+    import httpx
+
+    found = getproxies()
+    for scheme in ("http", "https", "all"):
+        value = found.get(scheme)
+        if not value:
+            continue
+        url = value if "://" in value else f"http://{value}"
+        try:
+            httpx.Proxy(url)
+        except (httpx.InvalidURL, ValueError, TypeError) as error:
+            return _proxy_message(scheme, value, str(error))
+    for host in (part.strip() for part in found.get("no", "").split(",")):
+        if not host or host == "*":
+            continue
+        pattern = _no_proxy_pattern(host)
+        try:
+            httpx.URL(pattern)
+        except (httpx.InvalidURL, ValueError, TypeError) as error:
+            return _proxy_message("no", host, str(error))
+    return ""
+
+
+def _no_proxy_pattern(host: str) -> str:
+    """The URL pattern httpx makes of one ``NO_PROXY`` entry."""
+    if "://" in host:
+        return host
+    address = host.split("/")[0]
+    for kind, pattern in (
+        (ipaddress.IPv4Address, "all://{}"),
+        (ipaddress.IPv6Address, "all://[{}]"),
+    ):
+        try:
+            kind(address)
+        except ValueError:
+            continue
+        return pattern.format(host)
+    if host.lower() == "localhost":
+        return f"all://{host}"
+    return f"all://*{host}"
+
+
+def _proxy_message(scheme: str, value: str, error: str) -> str:
+    upper, lower = _PROXY_VARIABLES[scheme]
+    variable = upper if os.environ.get(upper) else lower
+    shown = value
+    if "@" in value:  # user:password@host — the password stays out of the message
+        head, _, tail = value.rpartition("@")
+        scheme_part = head.split("://", 1)[0] + "://" if "://" in head else ""
+        shown = f"{scheme_part}***@{tail}"
+    example = (
+        "a host name or address, e.g. localhost,.internal"
+        if scheme == "no"
+        else ("a URL such as http://proxy.example.com:3128")
+    )
+    return f"{variable}={shown!r} cannot be used ({error}); set it to {example}, or unset it"

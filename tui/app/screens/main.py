@@ -114,6 +114,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
     def on_mount(self) -> None:
         bar = self.query_one(ContextBar)
         bar.read_only = self.read_only
+        bar.insecure = not self.session.settings.verify
         bar.fallback = self.context_hint
         bar.token_source = lambda: self.session.current_token
         bar.set_token(self.session.cached_token())
@@ -130,6 +131,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         self.context_hint = context_hint
         self.store.reset()
         bar = self.query_one(ContextBar)
+        bar.insecure = not session.settings.verify
         bar.set_token(None)
         bar.fallback = context_hint
         self._refresh_table()

@@ -45,6 +45,9 @@ class ContextBar(Static):
         self.fallback = ""
         self.activity = ""
         self.read_only = False
+        #: TLS certificates are not checked (OS_INSECURE, verify: false): shown next to
+        #: READ-ONLY, because a password sent that way can be read on the network.
+        self.insecure = False
         self._frame = 0
         self._shown: Text | None = None
 
@@ -93,6 +96,8 @@ class ContextBar(Static):
             spinner = _SPINNER[self._frame] if self.animate_spinner else "…"
             # Progress matters more than the user name: it goes right after the context.
             parts.insert(min(len(parts), 3), (f"{spinner} {self.activity}", "italic"))
+        if self.insecure:
+            parts.insert(1, ("INSECURE", "bold reverse red"))
         if self.read_only:
             parts.insert(1, ("READ-ONLY", "bold reverse"))
         width = (self.size.width or 80) - 2
