@@ -22,7 +22,9 @@ from typing import Any
 from app_support import main_screen, screen_text, table, wait_for, wait_loaded, wait_screen
 from hostile import (
     ATTACKS,
+    CJK,
     HOSTILE,
+    HOSTILE_SHOWN,
     MARKUP,
     SHOWN_ID,
     forbidden,
@@ -32,6 +34,7 @@ from hostile import (
 )
 from support import cloud_settings
 from textual.drivers.headless_driver import HeadlessDriver
+from textual.widgets import Static
 
 from tui.app.app import ImshareApp
 from tui.app.screens.config import ConfigScreen
@@ -111,6 +114,13 @@ async def test_no_cloud_control_character_reaches_the_terminal(
         await pilot.press("space", "space", "r")
         await wait_screen(pilot, ConfirmScreen)
         check_screen(app, "confirmation", "!a evil", "!b 中文")
+        question = str(app.screen.query_one("#question", Static).render())
+        assert question.splitlines() == [  # one line per image, whatever its name holds
+            "Reject 2 images?",
+            "",
+            f"  !a {HOSTILE_SHOWN}",
+            f"  !b {CJK * 6} {HOSTILE_SHOWN}",
+        ]
         await pilot.press("n")
         await pilot.press("u", "g", "down")  # clear the marks; the full-ECS image
 
@@ -223,3 +233,21 @@ async def test_wide_names_keep_the_table_aligned_at_every_width(
             cut = next(row for row in rows if "中文" in row)
             name = cut[: cut.index("…") + 1]
             assert cells(name) == next(iter(starts)), f"the name cell overflows at {width}"
+
+
+async def test_a_wide_project_name_fits_the_context_bar_whole(
+    cloud: Any, make_app: Callable[..., ImshareApp]
+) -> None:
+    """The bar drops its least important parts by terminal cells, so nothing is cut short."""
+    project = cloud.data.demo_user.projects[0]
+    project.name = "eu-de_" + "中文" * 10  # 20 wide characters: 40 cells, 20 code points
+    app = make_app(settings=cloud_settings(cloud, project_name="", project_id=cloud.project_id))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        bar = screen_text(app).splitlines()[0]
+        parts = [part.strip() for part in bar.split("│")]
+        mine = f"{project.name} ({cloud.project_id[:8]})"
+        assert mine in parts
+        # Whole parts only: no part cut off at the edge, no separator left dangling.
+        assert parts[-1] in (mine, "token 23h59m", "demo"), parts
+        assert "…" not in bar and cells(bar.rstrip()) <= 80

@@ -139,11 +139,17 @@ def test_show_lays_out_the_description_under_its_label(hostile, capsys):
     assert lines[at + 1] == " " * column + "second  line"  # the tab, expanded
     # The rest of the description (its carriage return is a line break) stays indented;
     # the next field starts at the margin as usual.
-    rest = lines[at + 2 : next(i for i, line in enumerate(lines) if line.startswith("created:"))]
+    after = next(i for i, line in enumerate(lines) if line.startswith("created:"))
+    rest = lines[at + 2 : after]
     assert rest and all(line.startswith(" " * column) for line in rest)
+    # Every other field is one line: 23 labels at the margin, nothing else indented.
+    labels = [line for line in lines if not line.startswith(" ")]
+    assert len(labels) == 23 and all(":" in line for line in labels)
+    assert len(lines) == 23 + (after - at - 1)
 
 
-def test_table_columns_stay_aligned_with_wide_names(hostile, capsys):
+def test_table_columns_stay_aligned_with_wide_names(hostile, cloud_env, capsys):
+    cloud_env.delete_image(hostile["long"])  # the widest name is now the one with CJK in it
     out, _ = run(capsys, "list", "-c", "Name", "-c", "Status", "-c", "ID")
     lines = out.splitlines()
     assert any(CJK in line for line in lines)
@@ -200,3 +206,12 @@ async def test_the_debug_log_quotes_error_bodies_safely(demo_cloud, make_session
     assert "busy evil" in text
     assert forbidden(text) == []
     assert all(line[:4].isdigit() for line in text.splitlines())  # no record spans lines
+
+
+def test_stdout_and_stderr_are_the_last_guard(capsys):
+    """Whatever a future command prints, a control character never reaches the terminal."""
+    commands.out(f"table\n{HOSTILE}")
+    commands.err(f"line one\n{HOSTILE}")
+    out, err = capsys.readouterr()
+    assert forbidden(out + err) == []
+    assert out.startswith("table\nevil ") and err.startswith("imshare: line one\nevil ")
