@@ -76,6 +76,8 @@ _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 # surrogates (``json`` decodes the escape ``\ud800`` into one, and printing one raises
 # UnicodeEncodeError: a name could crash the CLI).
 _UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+# The same without the tab and the line feed, which multi-line text keeps.
+_UNSAFE_MULTILINE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
 # Line breaks in any spelling, as a multi-line view keeps them.
 _BREAKS = re.compile("\r\n?|[\u2028\u2029]")
 # Tabs and line breaks, which a one-line surface turns into a space each.
@@ -97,10 +99,20 @@ def safe_text(text: str, *, multiline: bool = False) -> str:
     line breaks stay, every spelling of a break (``\r\n``, ``\r``, U+2028) as ``\n``.
     Everything else, including wide and non-Latin text, is kept.
     """
-    if _UNSAFE.search(text) is None:
-        return text  # nearly every name: no copy
-    text = _BREAKS.sub("\n", text) if multiline else _LAYOUT.sub(" ", text)
+    if multiline:
+        if _UNSAFE_MULTILINE.search(text) is None:
+            return text
+        text = _BREAKS.sub("\n", text)
+    else:
+        # isprintable() is false for every control, format (bidi), surrogate and line or
+        # paragraph separator character, and runs at C speed: nearly every name stops here.
+        if text.isprintable() or _UNSAFE.search(text) is None:
+            return text
+        text = _LAYOUT.sub(" ", text)
     return _REPLACED.sub(REPLACEMENT, text)
+
+
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 def _json_escape(match: re.Match[str]) -> str:
@@ -114,9 +126,12 @@ def safe_json(value: object, *, indent: int | None = None) -> str:
     Every other character stays as it is (no ``ensure_ascii``: a Japanese name stays
     readable), and the escapes decode to the original string, so nothing is lost.
     """
-    text = json.dumps(value, ensure_ascii=False, indent=indent)
-    if _JSON_UNSAFE.search(text) is None:
-        return text
+    if indent is None:
+        text = _JSON_ENCODER.encode(value)  # one encoder, not one per image
+    else:
+        text = json.dumps(value, ensure_ascii=False, indent=indent)
+    if (text.isascii() and "\x7f" not in text) or _JSON_UNSAFE.search(text) is None:
+        return text  # in ASCII, json left only DEL unescaped
     # These characters can only occur inside JSON strings (the syntax around them is
     # ASCII), where an escape means exactly the character it replaces.
     return _JSON_UNSAFE.sub(_json_escape, text)
