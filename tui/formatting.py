@@ -1,10 +1,17 @@
 """How values look on screen and in the CLI: sizes, times, short ids, countdowns, cloud text.
 
 The one place where data becomes display text, so the app and the CLI say the same thing.
+
+Cloud text is hostile: whoever shares an image with you chooses its name, description and
+properties, and an error body is whatever a server or a proxy sent. ``safe_text`` is the one
+rule every surface applies before such text reaches a terminal (the app's views, dialogs and
+toasts, the CLI's formats, the log), and ``safe_json`` is the same rule for JSON output.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
@@ -23,7 +30,7 @@ def human_size(size: int | None, unknown: str = "—") -> str:
 
 
 def short_id(value: str, length: int = 8, unknown: str = "—") -> str:
-    return value[:length] if value else unknown
+    return safe_text(value[:length]) if value else unknown
 
 
 def date_text(moment: datetime | None) -> str:
@@ -53,8 +60,115 @@ def countdown(seconds: float) -> str:
     return f"{minutes}m{secs:02d}s"
 
 
-def printable(text: str) -> str:
-    """Names come from other tenants: keep control characters out of the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
+# ----------------------------------------------------------------------------- cloud text
+
+#: What a character that must not reach the terminal becomes: Unicode's own "a character was
+#: here that cannot be shown". It is one cell wide, so columns stay put, and unlike ``?`` it
+#: cannot be mistaken for something the sharer typed, so a reviewer sees that a name carried
+#: control characters (a reason to reject it).
+REPLACEMENT = "\ufffd"
+
+# Unicode's Bidi_Control characters: ALM, LRM, RLM, the embeddings and overrides
+# (U+202A-U+202E) and the isolates (U+2066-U+2069). They reorder what is shown, so a name
+# could read differently from what it is ("Trojan Source").
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# C0 and C1 controls, DEL, bidi controls, the Unicode line and paragraph separators, and lone
+# surrogates (``json`` decodes the escape ``\ud800`` into one, and printing one raises
+# UnicodeEncodeError: a name could crash the CLI).
+_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+# The same without the tab and the line feed, which multi-line text keeps.
+_UNSAFE_MULTILINE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+# Line breaks in any spelling, as a multi-line view keeps them.
+_BREAKS = re.compile("\r\n?|[\u2028\u2029]")
+# Tabs and line breaks, which a one-line surface turns into a space each.
+_LAYOUT = re.compile("\r\n|[\t\n\r\u2028\u2029]")
+# What is left to replace once tabs and line breaks are handled.
+_REPLACED = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
+# What JSON output escapes on top of what ``json`` escapes itself (C0, quote, backslash).
+_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+
+
+def safe_text(text: str, *, multiline: bool = False) -> str:
+    r"""Cloud text as it may reach a terminal: no control character can act on it.
+
+    C0 and C1 controls, DEL, bidi controls and lone surrogates become ``REPLACEMENT``, so an
+    image name cannot set the window title, clear the screen, leave the alternate screen,
+    write the clipboard (OSC 52) or reorder what is shown. Tabs and line breaks are layout,
+    not attacks: a one-line surface (a table cell, a toast, a CSV field) shows each as a
+    space; with ``multiline`` (a description in a view that lays lines out itself) tabs and
+    line breaks stay, every spelling of a break (``\r\n``, ``\r``, U+2028) as ``\n``.
+    Everything else, including wide and non-Latin text, is kept.
+    """
+    if multiline:
+        if _UNSAFE_MULTILINE.search(text) is None:
+            return text
+        text = _BREAKS.sub("\n", text)
+    else:
+        # isprintable() is false for every control, format (bidi), surrogate and line or
+        # paragraph separator character, and runs at C speed: nearly every name stops here.
+        if text.isprintable() or _UNSAFE.search(text) is None:
+            return text
+        text = _LAYOUT.sub(" ", text)
+    return _REPLACED.sub(REPLACEMENT, text)
+
+
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def safe_json(value: object, *, indent: int | None = None) -> str:
+    r"""``value`` as JSON that is safe to print: ``json`` escapes C0 controls itself; C1
+    controls, DEL, bidi controls, U+2028/U+2029 and lone surrogates become ``\uXXXX`` here.
+
+    Every other character stays as it is (no ``ensure_ascii``: a Japanese name stays
+    readable), and the escapes decode to the original string, so nothing is lost.
+    """
+    if indent is None:
+        text = _JSON_ENCODER.encode(value)  # one encoder, not one per image
+    else:
+        text = json.dumps(value, ensure_ascii=False, indent=indent)
+    if (text.isascii() and "\x7f" not in text) or _JSON_UNSAFE.search(text) is None:
+        return text  # in ASCII, json left only DEL unescaped
+    # These characters can only occur inside JSON strings (the syntax around them is
+    # ASCII), where an escape means exactly the character it replaces.
+    return _JSON_UNSAFE.sub(_json_escape, text)
+
+
+# ----------------------------------------------------------------------------- cell width
+
+
+def cell_width(text: str) -> int:
+    """How many terminal cells ``text`` takes: CJK and most emoji take two, combining marks
+    none. Measure ``safe_text`` output: a raw control character has no honest width.
+    """
+    if text.isascii():
+        return len(text)  # the common case, and no import of rich's width tables
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def pad_cells(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` cells (left-aligned, or right with ``right``)."""
+    padding = " " * max(0, width - cell_width(text))
+    return padding + text if right else text + padding
+
+
+def fit_cells(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` in exactly ``width`` cells: padded, or cut with ``…`` when it is longer.
+
+    A cut never leaves half of a wide character: where one would be split, a space takes
+    the cell it would have half-filled.
+    """
+    if cell_width(text) <= width:
+        return pad_cells(text, width, right=right)
+    if width <= 1:
+        return "…"[:width]
+    if text.isascii():
+        return text[: width - 1] + "…"
+    from rich.cells import set_cell_size
+
+    return set_cell_size(text, width - 1) + "…"

@@ -3,6 +3,9 @@
 Nothing that reaches a handler configured here can carry a secret: a filter rewrites every
 record, replacing ``X-Auth-Token`` / ``X-Subject-Token`` values, long token-like strings after the
 word "token", and any value registered with ``add_secret`` (the password, the current token).
+The same filter passes every record through ``safe_text``: a record may quote an error body or a
+path the cloud sent, and a log is read in a terminal (``tail -f``) too. A record's message is one
+line; a traceback keeps its line breaks.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tui import files
+from tui.formatting import safe_text
 
 LOGGER_NAME = "imshare"
 REDACTED = "***"
@@ -62,7 +66,7 @@ def _blob(match: re.Match[str]) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites a record's message, exception text and stack so no secret is written."""
+    """Rewrites a record's message, exception text and stack: no secret, no control character."""
 
     _formatter = logging.Formatter()
 
@@ -71,14 +75,14 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken format string must not hide the record
             message = f"{record.msg!r} {record.args!r}"
-        record.msg = redact(message)
+        record.msg = safe_text(redact(message))
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = self._formatter.formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            record.exc_text = safe_text(redact(record.exc_text), multiline=True)
         if record.stack_info:
-            record.stack_info = redact(record.stack_info)
+            record.stack_info = safe_text(redact(record.stack_info), multiline=True)
         return True
 
 

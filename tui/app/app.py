@@ -8,7 +8,8 @@ asks for a password through the app (a dialog); nothing else here logs in.
 
 All network work runs in workers with ``exit_on_error=False``; anything a worker did not handle
 itself reaches ``on_worker_failed`` as a toast, so a bad response never takes the app down or
-leaves the terminal dirty.
+leaves the terminal dirty. Every toast passes ``notify`` here, which applies ``safe_text``: a toast
+quotes image names, project ids and the cloud's error messages.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import httpx
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input
@@ -41,6 +43,7 @@ from tui.cloud.errors import ApiError
 from tui.cloud.models import Token
 from tui.cloud.session import CloudSession
 from tui.cloud.token_cache import TokenCache
+from tui.formatting import safe_text
 from tui.settings import clouds_yaml, config_file, sources
 from tui.settings.model import ConfigError, Settings
 
@@ -159,6 +162,28 @@ class ImshareApp(App[int]):
         if focused is not current and isinstance(current, Input):
             event.prevent_default()
             current._forward_event(events.Key(event.key, event.character))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast of every screen comes here: none may carry a control character.
+
+        Screens call this through ``Widget.notify``, and their toasts quote cloud text (new
+        shares' names, error messages, project ids); one guard here covers them all.
+        """
+        super().notify(
+            safe_text(message, multiline=True),
+            title=safe_text(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     async def on_mount(self) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):

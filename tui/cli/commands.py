@@ -27,7 +27,7 @@ from tui.cloud.errors import ApiError
 from tui.cloud.models import ALL_STATUSES, Decision, Member, MemberStatus, SharedImage
 from tui.cloud.session import AskPassword, CloudSession
 from tui.cloud.token_cache import TokenCache
-from tui.formatting import countdown
+from tui.formatting import countdown, safe_text
 from tui.settings.model import ConfigError, Settings
 from tui.settings.sources import LoadedConfig, load
 
@@ -50,11 +50,16 @@ class CliExit(Exception):
 
 
 def out(text: str = "") -> None:
-    print(text, flush=True)
+    """Print to stdout; the last guard before the terminal: no control character passes.
+
+    Callers lay out lines themselves (a table, a JSON array), so line breaks stay.
+    """
+    print(safe_text(text, multiline=True), flush=True)
 
 
 def err(text: str) -> None:
-    print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+    """One message on stderr; it may quote the cloud (an error body, a project name)."""
+    print(f"{PROG}: {safe_text(text, multiline=True)}", file=sys.stderr, flush=True)
 
 
 # ----------------------------------------------------------------------------- context
@@ -258,7 +263,7 @@ async def show(session: CloudSession, context: Context) -> int:
         member = None
         token = session.current_token
         project = token.project_id if token else "?"
-        err(f"warning: {args.image_id} is not shared with project {project}")
+        err(f"warning: {args.image_id} is not shared with project {safe_text(project)}")
     if member is not None:
         image = image.with_status(member.status)
     out(render_show(Row(image, member), fmt, args.columns))
@@ -281,7 +286,7 @@ def decide(status: MemberStatus) -> CommandFn:
                 out(f"{status.value} {decision.image_id}")
             else:
                 reason = decision.error.reason if decision.error else "not confirmed by the cloud"
-                err(f"{decision.image_id}: {reason}")
+                err(f"{decision.image_id}: {safe_text(reason)}")
 
         if context.deadline is not None:
             # Stop waiting for a batch job in time to read its images back before the end.
@@ -333,13 +338,14 @@ def decide(status: MemberStatus) -> CommandFn:
 
 async def login(session: CloudSession, context: Context) -> int:
     token = await session.token(force_new=True)
+    # Names, ids and the endpoint all come from Keystone's answer: one line each, safely.
     project = (
         f"{token.project_name} ({token.project_id})" if token.project_name else token.project_id
     )
     expires = token.expires_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-    out(f"logged in as {token.user_name}@{token.domain_name}")
-    out(f"project: {project}")
-    out(f"image endpoint: {token.image_endpoint}")
+    out(f"logged in as {safe_text(token.user_name)}@{safe_text(token.domain_name)}")
+    out(f"project: {safe_text(project)}")
+    out(f"image endpoint: {safe_text(token.image_endpoint)}")
     out(f"token expires: {expires} (in {countdown(token.seconds_left())})")
     lifetime = token.lifetime
     if not token.worth_caching and lifetime is not None:

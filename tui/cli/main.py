@@ -20,6 +20,7 @@ from tui.cli.commands import EXIT_PENDING, PROG, CliExit, err
 from tui.cli.output import DEFAULT_LIST, FORMATS, column_names
 from tui.cloud.errors import ApiError
 from tui.cloud.session import PasswordRequired
+from tui.formatting import safe_text
 
 log = logging.getLogger("imshare.cli")
 
@@ -321,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ApiError as error:
         log.debug("failed: %r", error)
-        err(error.summary)
+        err(safe_text(error.summary))  # the cloud's words: one line, inert
         return 1
     except KeyboardInterrupt:
         print(file=sys.stderr)

@@ -7,6 +7,11 @@ Column names follow python-openstackclient's image commands where one exists (``
 case-insensitively and also takes the JSON keys (``disk_format``) and a few aliases
 (``Owner``, ``Member Status``).
 
+Every value from the cloud passes ``tui.formatting.safe_text`` (or ``safe_json``) on its way
+out, whatever the format: another project chooses an image's name, description and properties,
+and they must not act on the reader's terminal. The table measures terminal cells, so wide
+(CJK) names keep the columns aligned.
+
 No Textual here: the CLI must start fast.
 """
 
@@ -14,13 +19,20 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tui.cloud.models import Member, SharedImage, iso_utc
-from tui.formatting import human_size, printable, short_id, table_time
+from tui.formatting import (
+    cell_width,
+    human_size,
+    pad_cells,
+    safe_json,
+    safe_text,
+    short_id,
+    table_time,
+)
 
 FORMATS = ("table", "json", "csv", "value")
 
@@ -67,7 +79,7 @@ class OutputColumn:
 
 
 def _text(get: Callable[[Row], str]) -> Callable[[Row], str]:
-    return lambda row: printable(get(row)) or "-"
+    return lambda row: get(row) or "-"
 
 
 COLUMNS: tuple[OutputColumn, ...] = (
@@ -170,7 +182,7 @@ COLUMNS: tuple[OutputColumn, ...] = (
         "Tags",
         "tags",
         "TAGS",
-        lambda r: ", ".join(printable(t) for t in r.image.tags) or "-",
+        lambda r: ", ".join(r.image.tags) or "-",
         lambda r: list(r.image.tags),
     ),
     OutputColumn(
@@ -267,21 +279,23 @@ def _plain(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return ",".join(printable(str(v)) for v in value)
-    return printable(str(value))
+        return ",".join(safe_text(str(v)) for v in value)
+    return safe_text(str(value))
+
+
+def _human(column: OutputColumn, row: Row) -> str:
+    """A column's one-line display text, safe for the terminal."""
+    return safe_text(column.human(row))
 
 
 def render_table(rows: Sequence[Row], columns: Sequence[OutputColumn]) -> str:
-    """An aligned table, one image per line, under a header."""
+    """An aligned table, one image per line, under a header; widths in terminal cells."""
     header = [column.label for column in columns]
-    body = [[column.human(row) for column in columns] for row in rows]
-    widths = [max(len(line[i]) for line in (header, *body)) for i in range(len(columns))]
+    body = [[_human(column, row) for column in columns] for row in rows]
+    widths = [max(cell_width(line[i]) for line in (header, *body)) for i in range(len(columns))]
     lines = []
     for line in (header, *body):
-        cells = [
-            cell.rjust(widths[i]) if columns[i].right else cell.ljust(widths[i])
-            for i, cell in enumerate(line)
-        ]
+        cells = [pad_cells(cell, widths[i], right=columns[i].right) for i, cell in enumerate(line)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
@@ -318,7 +332,7 @@ def json_array(items: Sequence[object]) -> str:
     """
     if not items:
         return "[]"
-    body = ",\n".join(json.dumps(item, ensure_ascii=False) for item in items)
+    body = ",\n".join(safe_json(item) for item in items)
     return f"[\n{body}\n]"
 
 
@@ -343,31 +357,35 @@ def render_show(row: Row, fmt: str, names: Sequence[str] | None) -> str:
             "image": row.image.to_json(),
             "member": row.member.to_json() if row.member else None,
         }
-        return json.dumps(payload, indent=2, ensure_ascii=False)
+        return safe_json(payload, indent=2)
     if fmt == "table" and not names:
         return format_details(row.image, row.member)
     columns = resolve(names, default=column_names())
     if fmt == "json":
-        return json.dumps(
-            {column.key: column.raw(row) for column in columns}, indent=2, ensure_ascii=False
-        )
+        return safe_json({column.key: column.raw(row) for column in columns}, indent=2)
     if fmt == "csv":
         return render_csv([row], columns)
     if fmt == "value":
         return "\n".join(_plain(column.raw(row)) for column in columns)
     width = max(len(column.name) for column in columns)
-    return "\n".join(f"{column.name + ':':<{width + 1}} {column.human(row)}" for column in columns)
+    return "\n".join(
+        f"{column.name + ':':<{width + 1}} {_human(column, row)}" for column in columns
+    )
 
 
 def format_details(image: SharedImage, member: Member | None) -> str:
-    """The default ``imshare show`` view: every field a reviewer wants, one per line."""
+    """The default ``imshare show`` view: every field a reviewer wants, one per line.
+
+    The description keeps its own line breaks, each further line indented under the first, so
+    a multi-line description reads as written and cannot pose as another field.
+    """
     status = member.status.value if member else (image.status.value if image.status else "-")
     pairs: list[tuple[str, str]] = [
         ("id", image.id),
-        ("name", printable(image.name)),
+        ("name", image.name),
         ("status", status),
         ("owner", image.owner or "-"),
-        ("os", printable(image.os_version) or "-"),
+        ("os", image.os_version or "-"),
         ("os type", os_type(image)),
         ("platform", image.platform or "-"),
         ("size", _size(image.size_bytes)),
@@ -380,12 +398,25 @@ def format_details(image: SharedImage, member: Member | None) -> str:
         ("full-ECS image", "yes (accepting needs --vault-id)" if image.whole_image else "no"),
         ("encrypted", "yes" if image.encrypted else "no"),
         ("features", ", ".join(image.features) or "-"),
-        ("tags", ", ".join(printable(t) for t in image.tags) or "-"),
-        ("description", printable(image.description) or "-"),
+        ("tags", ", ".join(image.tags) or "-"),
+        ("description", ""),
         ("created", table_time(image.created_at, seconds=True)),
         ("updated", table_time(image.updated_at, seconds=True)),
         ("shared with you", table_time(member.created_at, seconds=True) if member else "-"),
         ("last decided", table_time(member.updated_at, seconds=True) if member else "-"),
     ]
     width = max(len(key) for key, _ in pairs)
-    return "\n".join(f"{key + ':':<{width + 1}} {value}" for key, value in pairs)
+    lines = []
+    for key, value in pairs:
+        if key == "description":
+            value = _description(image.description, indent=width + 2)
+        else:
+            value = safe_text(value)
+        lines.append(f"{key + ':':<{width + 1}} {value}")
+    return "\n".join(lines)
+
+
+def _description(text: str, *, indent: int) -> str:
+    """A description's lines, tabs expanded, the second and later ones indented by ``indent``."""
+    lines = safe_text(text, multiline=True).expandtabs(4).strip("\n").split("\n")
+    return ("\n" + " " * indent).join(line.rstrip() for line in lines) or "-"

@@ -24,7 +24,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
 from tui.app.messages import ReportsWorkerFailures
 from tui.cloud.errors import ApiError
 from tui.cloud.models import Token
-from tui.formatting import countdown, time_text
+from tui.formatting import countdown, safe_text, time_text
 from tui.settings.model import (
     REGION_PRESETS,
     ConfigError,
@@ -261,12 +261,15 @@ class ConfigScreen(ReportsWorkerFailures, Screen[Settings | None]):
         try:
             token = await self._test_login(settings)
         except ApiError as error:
-            self._status(Text(f"✗ {error.summary}", style="bold"))
+            self._status(Text(f"✗ {safe_text(error.summary)}", style="bold"))
             return
+        # Every name here is Keystone's answer (cloud text), shown safely.
+        project, project_id = safe_text(token.project_name), safe_text(token.project_id)
         text = Text("✓ Connected. ", style="bold")
-        text.append(f"Project {token.project_name} (id {token.project_id}), user {token.user_name}")
+        text.append(f"Project {project} (id {project_id}), user {safe_text(token.user_name)}")
         text.append(f"; token valid until {time_text(token.expires_at)}")
-        text.append(f" ({countdown(token.seconds_left())}); image endpoint {token.image_endpoint}")
+        endpoint = safe_text(token.image_endpoint)
+        text.append(f" ({countdown(token.seconds_left())}); image endpoint {endpoint}")
         self._status(text)
 
     @on(Button.Pressed, "#save")

@@ -42,6 +42,7 @@ from tui.app.widgets.image_table import ImageTable
 from tui.cloud.errors import ApiError
 from tui.cloud.models import ALL_STATUSES, Decision, MemberStatus, SharedImage
 from tui.cloud.session import CloudSession, PasswordRequired, StatusFailed, StatusPage
+from tui.formatting import safe_text
 
 # Below this width the detail pane moves under the table.
 NARROW_WIDTH = 100
@@ -63,7 +64,8 @@ class FilterInput(Input):
 
 
 def _names(images: list[SharedImage], limit: int = 8) -> str:
-    lines = [f"  {image.name or image.id}" for image in images[:limit]]
+    """The confirmation's list of images, one line each: a name cannot add lines of its own."""
+    lines = [f"  {safe_text(image.name or image.id)}" for image in images[:limit]]
     if len(images) > limit:
         lines.append(f"  … and {len(images) - limit} more")
     return "\n".join(lines)
@@ -153,7 +155,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         new = [image for image in self.store.visible_all() if image.id not in before]
         if not new:
             return
-        names = ", ".join(image.name or image.id for image in new[:3])
+        names = ", ".join(safe_text(image.name or image.id) for image in new[:3])
         more = f" and {len(new) - 3} more" if len(new) > 3 else ""
         noun = "image is" if len(new) == 1 else "images are"
         self.notify(
@@ -186,7 +188,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         if not text and store.load_error is not None and store.loaded_once:
             text = f"Refresh failed, showing the previous list: {store.load_error.summary}"
         notice = self.query_one("#notice", Static)
-        notice.update(Text(text))
+        notice.update(Text(safe_text(text)))  # the cloud's error words are in it
         notice.display = bool(text)
 
     def _update_tabs(self) -> None:
@@ -218,7 +220,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
     def _empty_text(self) -> str:
         store = self.store
         if store.load_error is not None and not store.loaded_once:
-            return f"Could not load shares: {store.load_error.summary}  (ctrl+r to retry)"
+            summary = safe_text(store.load_error.summary)
+            return f"Could not load shares: {summary}  (ctrl+r to retry)"
         if store.listing and not len(store):
             return "Loading shared images…"
         if store.filter_text:
@@ -461,9 +464,12 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         image = self.query_one(ImageTable).current
         if image is None:
             return
-        self.app.copy_to_clipboard(image.id)
+        # The id comes from the cloud too: the clipboard gets what the screen shows, never
+        # control characters (the terminal's paste would type them).
+        image_id = safe_text(image.id)
+        self.app.copy_to_clipboard(image_id)
         self.notify(
-            f"Copied {image.id} (OSC 52; in tmux set set-clipboard on)",
+            f"Copied {image_id} (OSC 52; in tmux set set-clipboard on)",
             title="Image ID copied",
             timeout=4,
             markup=False,

@@ -2,7 +2,8 @@
 
 The picker shows what it is given and returns what the user chose (``PickerChoice``); the app
 turns that into settings and a session. Every choice keeps its own cached token, so switching
-back is instant while that token lives.
+back is instant while that token lives. Project names and ids come from Keystone, and pass
+``safe_text`` like any cloud text.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from tui.app.messages import ReportsWorkerFailures
 from tui.cloud.errors import ApiError
+from tui.formatting import safe_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +90,7 @@ class ContextPicker(ReportsWorkerFailures, ModalScreen[PickerChoice | None]):
             for name in context.clouds:
                 mark = "● " if name == context.current_cloud else "  "
                 options.add_option(Option(Text(f"{mark}{name}"), id=f"cloud:{name}"))
-        heading = Text(f"Projects of {context.user or '?'}", style="bold")
+        heading = Text(f"Projects of {safe_text(context.user) or '?'}", style="bold")
         options.add_option(Option(heading, disabled=True))
         if projects is None:
             options.add_option(Option(Text("  loading…", style="dim"), disabled=True))
@@ -96,9 +98,8 @@ class ContextPicker(ReportsWorkerFailures, ModalScreen[PickerChoice | None]):
             options.add_option(Option(Text("  (none listed)", style="dim"), disabled=True))
         for project_id, name in projects or []:
             mark = "● " if project_id == context.current_project_id else "  "
-            options.add_option(
-                Option(Text(f"{mark}{name}  ({project_id[:8]})"), id=f"project:{project_id}")
-            )
+            label = f"{mark}{safe_text(name)}  ({safe_text(project_id[:8])})"
+            options.add_option(Option(Text(label), id=f"project:{project_id}"))
         if highlighted is not None and highlighted < options.option_count:
             options.highlighted = highlighted
         else:  # start on the current choice, so enter alone is a no-op and arrows are short
@@ -107,7 +108,8 @@ class ContextPicker(ReportsWorkerFailures, ModalScreen[PickerChoice | None]):
                 if not option.disabled and str(option.prompt).startswith("●"):
                     options.highlighted = index
                     break
-        self.query_one("#picker-status", Static).update(Text(problem or context.problem))
+        status = safe_text(problem or context.problem, multiline=True)
+        self.query_one("#picker-status", Static).update(Text(status))
 
     @work(exclusive=True, group="picker-projects", exit_on_error=False)
     async def load_projects(self) -> None:

@@ -1,7 +1,9 @@
 """Small modal dialogs: y/n confirmation, password, vault id, and a failure summary.
 
 Every text that may come from the cloud or the user (image names, error messages) is passed as
-``rich.text.Text`` so it is shown literally, never parsed as markup.
+``rich.text.Text`` so it is shown literally, never parsed as markup, and through ``safe_text`` so
+no control character in it reaches the terminal. A dialog's own line breaks stay; a name or an
+error is one line.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from tui.cloud.errors import ApiError
 from tui.cloud.models import SharedImage
+from tui.formatting import safe_text
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -35,7 +38,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             with VerticalScroll(classes="dialog-body"):
-                yield Static(Text(self.question), id="question")
+                yield Static(Text(safe_text(self.question, multiline=True)), id="question")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Yes (y)", id="yes", variant="primary")
                 yield Button("No (n)", id="no")
@@ -63,8 +66,8 @@ class _InputDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(self.title_text, style="bold"))
-            yield Static(Text(self.help_text), classes="dialog-help")
+            yield Label(Text(safe_text(self.title_text), style="bold"))
+            yield Static(Text(safe_text(self.help_text, multiline=True)), classes="dialog-help")
             yield Input(password=self.password, placeholder=self.placeholder, id="value")
             yield Label("", id="problem", classes="problem")
             with Horizontal(classes="dialog-buttons"):
@@ -115,7 +118,7 @@ class VaultScreen(_InputDialog):
 
     def __init__(self, images: list[SharedImage]) -> None:
         super().__init__()
-        names = ", ".join(image.name or image.id for image in images[:5])
+        names = ", ".join(safe_text(image.name or image.id) for image in images[:5])
         more = f" and {len(images) - 5} more" if len(images) > 5 else ""
         self.title_text = "Vault needed"
         self.help_text = (
@@ -137,10 +140,10 @@ class SummaryScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         text = Text()
         for name, error in self.failures:
-            text.append(f"• {name}\n", style="bold")
-            text.append(f"  {error.reason if error else 'unknown error'}\n")
+            text.append(f"• {safe_text(name)}\n", style="bold")
+            text.append(f"  {safe_text(error.reason) if error else 'unknown error'}\n")
         with Vertical(classes="dialog"):
-            yield Label(Text(self.headline, style="bold"))
+            yield Label(Text(safe_text(self.headline), style="bold"))
             with VerticalScroll(classes="dialog-body"):
                 yield Static(text)
             with Horizontal(classes="dialog-buttons"):

@@ -1,7 +1,8 @@
 """The context bar: which cloud, region, project and user the app is really talking to.
 
 It shows the token's own project (not the config's wish), because deciding for the wrong project
-is the mistake that matters here, plus a token countdown and an activity indicator.
+is the mistake that matters here, plus a token countdown and an activity indicator. The project
+and user names come from Keystone's answer, so they pass ``safe_text`` like any cloud text.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from textual.widgets import Static
 from tui.app.store import VIEWS, view_label
 from tui.cloud.auth import host_of
 from tui.cloud.models import MemberStatus, Token
-from tui.formatting import countdown, short_id
+from tui.formatting import cell_width, countdown, safe_text, short_id
 
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -84,14 +85,15 @@ class ContextBar(Static):
         token = self.token
         parts: list[tuple[str, str]] = []  # (text, style), most important first
         if token is None:
-            parts.append((self.fallback or "not logged in", "dim"))
+            parts.append((safe_text(self.fallback) or "not logged in", "dim"))
         else:
             where = host_of(token.auth_url) + (f" {token.region}" if token.region else "")
-            parts.append((where, "bold"))
-            parts.append((f"{token.project_name or '?'} ({short_id(token.project_id)})", "bold"))
+            parts.append((safe_text(where), "bold"))
+            project = safe_text(token.project_name) or "?"
+            parts.append((f"{project} ({short_id(token.project_id)})", "bold"))
             left = self.seconds_left(token)
             parts.append((f"token {countdown(left)}", "bold red" if left < 600 else ""))
-            parts.append((token.user_name, ""))
+            parts.append((safe_text(token.user_name), ""))
         if self.activity:
             spinner = _SPINNER[self._frame] if self.animate_spinner else "…"
             # Progress matters more than the user name: it goes right after the context.
@@ -101,7 +103,7 @@ class ContextBar(Static):
         if self.read_only:
             parts.insert(1, ("READ-ONLY", "bold reverse"))
         width = (self.size.width or 80) - 2
-        while len(parts) > 2 and sum(len(t) + 3 for t, _ in parts) - 3 > width:
+        while len(parts) > 2 and sum(cell_width(t) + 3 for t, _ in parts) - 3 > width:
             parts.pop()
         text = Text(no_wrap=True, overflow="ellipsis")
         for index, (chunk, style) in enumerate(parts):

@@ -1,7 +1,9 @@
 """The detail pane: everything a reviewer wants to know before deciding on one image.
 
 Text is built with ``rich.text.Text`` so image names, descriptions and server messages are shown
-literally and never parsed as markup.
+literally and never parsed as markup, and every value the cloud sent passes ``safe_text`` first:
+the sharer chose it, and control characters in it must not reach the terminal. Only the
+description keeps its line breaks and tabs, which the pane lays out itself.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from textual.widgets import Static
 
 from tui.cloud.errors import ApiError
 from tui.cloud.models import Member, SharedImage
-from tui.formatting import human_size, time_text
+from tui.formatting import human_size, safe_text, time_text
 
 _LABEL_WIDTH = 10
 # Detail heights are rounded up to this many lines (see DetailPane.show).
@@ -34,12 +36,12 @@ def describe(
 ) -> Text:
     """The pane's text for ``image``; also used by tests to check what a user reads."""
     text = Text()
-    text.append(image.name or "(no name)", style="bold")
+    text.append(safe_text(image.name) or "(no name)", style="bold")
     text.append("\n")
 
     def row(label: str, value: str, style: str = "") -> None:
         text.append(f"{label:<{_LABEL_WIDTH}}", style="dim")
-        text.append((value or "—") + "\n", style=style)
+        text.append((safe_text(value) or "—") + "\n", style=style)
 
     status = image.status.value if image.status else "unknown"
     if stale:
@@ -76,7 +78,7 @@ def describe(
         row("Protected", "yes")
     if image.description:
         text.append("Description\n", style="dim")
-        text.append(image.description + "\n")
+        text.append(safe_text(image.description, multiline=True) + "\n")
     if image.needs_vault:
         text.append("\n")
         text.append(
@@ -87,7 +89,7 @@ def describe(
     if last_error is not None:
         text.append("\n")
         text.append("Last action failed: ", style="bold")
-        text.append(last_error.summary + "\n")
+        text.append(safe_text(last_error.summary) + "\n")
     return text
 
 

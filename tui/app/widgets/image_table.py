@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -23,7 +22,7 @@ from textual.strip import Strip
 
 from tui.app.store import COLUMN_BY_KEY, ImageStore
 from tui.cloud.models import MemberStatus, SharedImage
-from tui.formatting import date_text, human_size, printable, short_id
+from tui.formatting import date_text, fit_cells, human_size, safe_text, short_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +80,8 @@ def _layout(width: int) -> _Layout:
 
 
 def _cell(text: str, width: int, right: bool = False) -> str:
-    text = printable(text)  # a name with escape codes must not reach the terminal raw
-    if cell_len(text) > width:
-        return set_cell_size(text, width - 1) + "…"
-    padding = " " * (width - cell_len(text))
-    return padding + text if right else text + padding
+    """One cell of ``width`` terminal cells; cloud text (a name, an OS, an error) made safe."""
+    return fit_cells(safe_text(text), width, right=right)
 
 
 class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
