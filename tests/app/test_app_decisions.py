@@ -326,3 +326,82 @@ async def test_bulk_decision_leaves_no_marks_on_images_already_decided(
         assert not main.store.errors
         assert main.store.marked == set()
         assert "marked" not in str(main.query_one("#tabs").render())
+
+
+async def test_the_log_keeps_every_decision_and_failure_with_its_time(
+    cloud: Any, make_app: Any
+) -> None:
+    """A toast fades; `@` shows each outcome (and the failure's reason) with a time."""
+    from tui.app.message_log import Level
+    from tui.app.screens.log import LogScreen
+
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        ok_id, gone_id = _plain_ids(cloud, "pending")[:2]
+        cloud.delete_image(gone_id)  # deciding on it will fail with a 404
+        for image_id in (ok_id, gone_id):
+            _select(app, image_id)
+            await pilot.pause()
+            await pilot.press("space")
+        await pilot.press("a")
+        await wait_screen(pilot, ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: cloud.member_status(ok_id) == "accepted")
+        await _decided(pilot, main)
+        entries = list(app.message_log)
+        done = [e for e in entries if e.level is Level.DONE]
+        failed = [e for e in entries if e.level is Level.ERROR]
+        assert [ok_id in e.text and e.text.startswith("accepted") for e in done] == [True], entries
+        assert any(gone_id in e.text and "404" in e.text for e in failed)
+        await wait_screen(pilot, SummaryScreen)  # the bulk's failure summary first
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SummaryScreen))
+        await pilot.press("at")
+        log_screen = await wait_screen(pilot, LogScreen)
+        shown = "\n".join(str(line.text) for line in log_screen.query_one("#log-lines").lines)
+        assert ok_id in shown and gone_id in shown
+        stamp = done[0].time.strftime("%H:%M:%S")
+        assert stamp in shown
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, LogScreen))
+
+
+async def test_quit_with_a_decision_in_flight_asks_then_lets_it_finish_and_reports(
+    cloud: Any, make_app: Any
+) -> None:
+    from textual.widgets import Static
+
+    from tui.democloud import Faults
+
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        image_id = _plain_ids(cloud, "pending")[0]
+        _select(app, image_id)
+        await pilot.pause()
+        cloud.set_faults(Faults(slow_ms=1500, apply_to_writes=True))
+        await pilot.press("a")
+        await wait_for(pilot, lambda: main.store.deciding, what="the decision to be sent")
+        await pilot.press("q")
+        dialog = await wait_screen(pilot, ConfirmScreen)
+        question = str(dialog.query_one("#question", Static).render())
+        assert "1 decision is still running" in question
+        await pilot.press("n")  # No: nothing happens, the app goes on
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert app.is_running
+        await pilot.press("q")
+        await wait_screen(pilot, ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.exit_report, what="the exit report", timeout=20)
+    assert cloud.member_status(image_id) == "accepted"
+    assert app.exit_report == [f"accepted {image_id} ({main.store.get(image_id).name})"]
+
+
+async def test_quit_without_decisions_in_flight_asks_nothing(cloud: Any, make_app: Any) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, what="the app to end")
+    assert app.exit_report == []

@@ -26,18 +26,22 @@ import httpx
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.content import Content
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input
 
+from tui.app.message_log import Level, MessageLog
 from tui.app.messages import WorkerFailed
 from tui.app.screens.config import ConfigScreen
 from tui.app.screens.help import HelpScreen
+from tui.app.screens.log import LogScreen
 from tui.app.screens.main import MainScreen
 from tui.app.screens.picker import ContextPicker, PickerChoice, PickerContext
-from tui.app.screens.prompts import PasswordScreen
+from tui.app.screens.prompts import ConfirmScreen, PasswordScreen
 from tui.app.store import ImageStore
+from tui.app.widgets.context_bar import ContextBar
 from tui.cloud.auth import host_of
 from tui.cloud.errors import ApiError
 from tui.cloud.models import Token
@@ -50,6 +54,8 @@ from tui.settings.model import ConfigError, Settings
 log = logging.getLogger("imshare.app")
 
 DEFAULT_THEME = "textual-dark"
+# How long quitting waits for decisions in flight (each request has its own deadline too).
+QUIT_WAIT = 30.0
 # Keys whose destination is remembered until they reach the app (a burst is a few dozen).
 _KEY_ORIGINS = 256
 
@@ -87,6 +93,14 @@ class ImshareApp(App[int]):
             tooltip="Every key of this screen",
             id="help",
         ),
+        Binding(
+            "at",
+            "show_log",
+            "Log",
+            show=False,
+            tooltip="Message log: every failure, decision and warning of this run, with times",
+            id="log",
+        ),
     ]
 
     def __init__(
@@ -120,6 +134,11 @@ class ImshareApp(App[int]):
         self._startup_warnings = list(startup_warnings or [])
         self._key_origins: dict[int, tuple[events.Key, Screen[Any], Widget | None]] = {}
         self.store = ImageStore()
+        #: Everything this run said (``@``): toasts, failures, decisions with their outcome.
+        self.message_log = MessageLog()
+        #: Lines for stderr once the terminal is given back: the outcome of every decision
+        #: that was still running when the user quit (or the terminal went away).
+        self.exit_report: list[str] = []
         self.session = CloudSession(
             settings, cache, ask_password=self._ask_password, transport=transport
         )
@@ -184,11 +203,16 @@ class ImshareApp(App[int]):
             timeout=timeout,
             markup=markup,
         )
+        # A toast fades; the log keeps what it said (with markup as the plain words).
+        words = message if not markup else Content.from_markup(message).plain
+        level = {"error": Level.ERROR, "warning": Level.WARNING}.get(severity, Level.INFO)
+        self.message_log.add(level, f"{title}: {words}" if title else words)
 
     async def on_mount(self) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             # A lost terminal (closed SSH session) ends the app cleanly instead of spinning.
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+            # Decisions already sent still finish, and their outcome is printed on stderr.
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
         for warning in self._startup_warnings:
             self.notify(warning, severity="warning", markup=False)
         settings = self.settings
@@ -201,6 +225,7 @@ class ImshareApp(App[int]):
                 refresh_seconds=self.refresh_seconds,
                 context_hint=context_hint(settings),
                 load_at_start=usable,
+                message_log=self.message_log,
             )
         )
         if settings.problems():
@@ -254,6 +279,42 @@ class ImshareApp(App[int]):
             return await session.token(force_new=True)
 
     # -------------------------------------------------------------- actions
+
+    # -------------------------------------------------------------- quitting
+
+    def _hang_up(self) -> None:
+        self._finish_and_exit()
+
+    async def action_quit(self) -> None:
+        """Quit; with decisions in flight, ask first, then let them finish and say how."""
+        main = self._main_screen()
+        running = main.decisions_running() if main is not None else 0
+        if not running:
+            self.exit()
+            return
+        self._confirm_quit(running)
+
+    @work(exclusive=True, group="quit", exit_on_error=False, description="Quitting")
+    async def _confirm_quit(self, running: int) -> None:
+        noun = "decision is" if running == 1 else "decisions are"
+        question = (
+            f"{running} {noun} still running — quit anyway?\n\nWhat was sent finishes first, "
+            "and the outcome of each is printed when imshare has quit."
+        )
+        if await self.push_screen_wait(ConfirmScreen(question)):
+            self._finish_and_exit()
+
+    @work(exclusive=True, group="exit", exit_on_error=False, description="Finishing")
+    async def _finish_and_exit(self) -> None:
+        main = self._main_screen()
+        if main is not None and main.decisions_running():
+            main.query_one(ContextBar).set_activity("finishing the decisions in flight…")
+            self.exit_report = await main.finish_decisions(QUIT_WAIT)
+        self.exit()
+
+    def action_show_log(self) -> None:
+        if not isinstance(self.screen, LogScreen):
+            self.push_screen(LogScreen(self.message_log))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

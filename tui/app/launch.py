@@ -83,4 +83,6 @@ def run(args: argparse.Namespace) -> int:
             cloud=cloud,
         )
         app.run(mouse=not getattr(args, "no_mouse", False))
+        for line in app.exit_report:  # decisions that were in flight when the user quit
+            print(f"imshare: {line}", file=sys.stderr)
         return app.return_code or 0

@@ -11,6 +11,8 @@ the app hands over a new session with ``use_session`` when the user switches clo
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 
 from rich.text import Text
@@ -25,6 +27,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Static
 
 from tui.app.keys import MAIN_BINDINGS
+from tui.app.message_log import Level, MessageLog
 from tui.app.messages import (
     DecisionFinished,
     DecisionProgress,
@@ -50,6 +53,10 @@ NARROW_WIDTH = 100
 DETAIL_DELAY = 0.25
 DECISION_CONCURRENCY = 8
 _DECISION_ACTIONS = {"decide"}
+
+
+# A decision run: its images by id, the status asked for, the outcomes known so far.
+_Run = tuple[dict[str, SharedImage], MemberStatus, dict[str, Decision]]
 
 
 class FilterInput(Input):
@@ -85,9 +92,16 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         refresh_seconds: float = 0.0,
         context_hint: str = "",
         load_at_start: bool = True,
+        message_log: MessageLog | None = None,
     ) -> None:
         super().__init__()
         self.store = store
+        self.message_log = MessageLog() if message_log is None else message_log
+        # How many outcomes of each decision run are in the log already.
+        self._logged: dict[int, int] = {}
+        # Each run in flight: its images and the outcomes known so far (for the quit report).
+        self._runs: dict[int, _Run] = {}
+        self._finished_runs: dict[int, _Run] = {}
         self.session = session
         self.read_only = read_only
         self.refresh_seconds = refresh_seconds
@@ -373,6 +387,11 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             self.store.set_member(message.image_id, message.member)
         elif message.error is not None:
             self.store.set_member_error(message.image_id, message.error)
+            image = self.store.get(message.image_id)
+            name = image.name if image is not None and image.name else message.image_id
+            self.message_log.add(
+                Level.ERROR, f"could not read the share of {name}: {message.error.reason}"
+            )
         current = self.query_one(ImageTable).current
         if current is not None and current.id == message.image_id:
             self._show_detail()
@@ -541,15 +560,81 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         finally:
             self.post_message(DecisionFinished(operation, status, tuple(images), tuple(known)))
 
+    # ---------------------------------------------------------------- quitting
+
+    def decisions_running(self) -> int:
+        """Images whose decision was sent (or is about to be) and not answered yet."""
+        return len(self.store.in_flight)
+
+    async def finish_decisions(self, timeout: float) -> list[str]:
+        """Let the runs in flight finish (at most ``timeout`` seconds); one line per image of
+        those runs saying what came of it — for stderr, after the terminal is given back."""
+        running = set(self._runs)
+        workers = [
+            w
+            for w in self.app.workers
+            if w.node is self and w.group == "decide" and not w.is_finished
+        ]
+        if workers:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    for worker in workers:
+                        with contextlib.suppress(Exception):
+                            await worker.wait()
+        lines: list[str] = []
+        for operation in sorted(running):
+            images, status, outcomes = self._finished_runs.get(operation) or self._runs.get(
+                operation, ({}, MemberStatus.PENDING, {})
+            )
+            for image_id, image in images.items():
+                name = safe_text(image.name or image_id)
+                decision = outcomes.get(image_id)
+                if decision is None:
+                    lines.append(
+                        f"{image_id} ({name}): unknown: no answer before imshare quit; "
+                        f"check with: imshare show {image_id}"
+                    )
+                elif decision.ok:
+                    lines.append(f"{status.value} {image_id} ({name})")
+                else:
+                    reason = decision.error.reason if decision.error else "not confirmed"
+                    lines.append(f"{image_id} ({name}): {safe_text(reason)}")
+        return lines
+
     @on(DecisionStarted)
     def _decision_started(self, message: DecisionStarted) -> None:
+        self._runs[message.operation] = (
+            {i: self.store.get(i) or SharedImage(i, "", "", None) for i in message.image_ids},
+            message.status,
+            {},
+        )
         self.store.start_decision(message.image_ids, message.status)
         total = len(message.image_ids)
         self.query_one(ContextBar).set_activity(f"{message.status.doing.capitalize()} 0/{total}")
         self._refresh_table()
 
+    def _log_outcomes(self, operation: int, decisions: tuple[Decision, ...]) -> None:
+        """Each outcome once in the log: what was decided, or why not."""
+        start = self._logged.get(operation, 0)
+        for decision in decisions[start:]:
+            image = self.store.get(decision.image_id)
+            name = image.name if image is not None and image.name else decision.image_id
+            where = f"{name} ({decision.image_id})"
+            if decision.ok:
+                self.message_log.add(Level.DONE, f"{decision.status.done} {where}")
+            else:
+                reason = decision.error.reason if decision.error else "not confirmed"
+                self.message_log.add(
+                    Level.ERROR, f"could not {decision.status.verb} {where}: {reason}"
+                )
+        self._logged[operation] = max(start, len(decisions))
+
     @on(DecisionProgress)
     def _decision_progress(self, message: DecisionProgress) -> None:
+        self._log_outcomes(message.operation, message.decisions)
+        run = self._runs.get(message.operation)
+        if run is not None:
+            run[2].update((d.image_id, d) for d in message.decisions)
         for decision in message.decisions:
             self.store.apply_decision(decision)
         done = len(message.decisions)
@@ -562,6 +647,12 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
 
     @on(DecisionFinished)
     def _decision_finished(self, message: DecisionFinished) -> None:
+        self._log_outcomes(message.operation, message.decisions)
+        self._logged.pop(message.operation, None)
+        run = self._runs.pop(message.operation, None)
+        if run is not None:
+            run[2].update((d.image_id, d) for d in message.decisions)
+            self._finished_runs[message.operation] = run
         store = self.store
         for decision in message.decisions:
             store.apply_decision(decision)
@@ -583,8 +674,11 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             )
             return
         if not failures:
-            noun = "image" if total == 1 else "images"
-            self.notify(f"{status.done.capitalize()} {total} {noun}.", markup=False, timeout=4)
+            if total == 1:
+                text = f"{status.done.capitalize()} {images[0].name or images[0].id}."
+            else:
+                text = f"{status.done.capitalize()} {total} images (each one is in the log: @)."
+            self.notify(text, markup=False, timeout=4)
         elif total == 1:
             error = failures[0].error
             assert error is not None
