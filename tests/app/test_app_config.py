@@ -226,6 +226,8 @@ async def test_read_only_hides_and_blocks_decisions(cloud: Any, make_app: Any) -
         await pilot.press("a", "r", "p", "2")
         await wait_for(pilot, lambda: current_view(app) == "Accepted", what="the view switch")
         assert isinstance(app.screen, MainScreen)  # no confirmation, no vault dialog
+        flash = main.query_one("#flash", Static)
+        assert flash.display and "read-only: decisions are off" in str(flash.render())
         assert not [k for k in cloud.stats.requests if k[0] == "PUT"]
         assert cloud.member_status(image_id) == "pending"
         assert len(main.store.marked) == 2  # nothing was decided, so the marks stay
@@ -304,3 +306,18 @@ async def test_opening_config_keeps_a_saved_auth_url_that_differs_from_the_prese
             screen.query_one("#auth_url", Input).value == "https://iam.eu-nl.otc.t-systems.com/v3"
         )
         assert screen.query_one("#region", Input).value == "eu-nl"
+
+
+async def test_switches_say_on_or_off_in_words(cloud: Any, make_app: Any) -> None:
+    """Under NO_COLOR a switch's knob says little: its state is written next to it."""
+    from textual.widgets import Switch
+
+    app = make_app(settings=example_settings(), transport=OfflineTransport())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        screen = await wait_screen(pilot, ConfigScreen)
+        state = screen.query_one("#verify-state", Label)
+        assert str(state.render()).strip() == "on"
+        screen.query_one("#verify", Switch).toggle()
+        await pilot.pause()
+        assert str(state.render()).strip() == "off"

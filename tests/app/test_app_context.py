@@ -58,6 +58,8 @@ async def test_the_picker_switches_project_and_the_list_follows(cloud: Any, make
             what="the other project's listing",
         )
         assert app.session.current_token.project_name == "eu-de_demo_staging"
+        said = [entry.text for entry in app.message_log]
+        assert "Switched to project eu-de_demo_staging" in said  # by name, not by id
         second = {i.id for i in main.store.visible_all()}
         assert second and second != main_ids
         # Decisions now go to the other project's member record.
@@ -84,6 +86,9 @@ async def test_auto_refresh_announces_new_shares(cloud: Any, make_app: Any) -> N
         toast = next(n for n in app._notifications if "new image" in (n.title or ""))
         assert "Fresh_share_1" in toast.message
         assert new_id in {image.id for image in table(app).rows}
+        # The context bar says that auto-refresh is on and when it last ran.
+        bar = str(main.query_one("#context").render())
+        assert "auto-refresh 0.3s, last " in bar and " UTC" in bar
 
 
 async def test_a_theme_picked_in_the_app_is_remembered(cloud: Any, make_app: Any) -> None:
@@ -176,3 +181,32 @@ async def test_enter_reads_the_details_and_escape_goes_back(cloud: Any, make_app
         assert main.query_one(ImageTable).has_focus
         await pilot.press("enter", "enter")
         assert main.query_one(ImageTable).has_focus
+
+
+async def test_choosing_the_current_project_says_so_and_changes_nothing(
+    cloud: Any, make_app: Any
+) -> None:
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        session = app.session
+        await pilot.press("P")
+        picker = await wait_screen(pilot, ContextPicker)
+        options = picker.query_one(OptionList)
+        current = f"project:{session.current_token.project_id}"
+        await wait_for(
+            pilot,
+            lambda: any(
+                options.get_option_at_index(i).id == current for i in range(options.option_count)
+            ),
+            what="the project list",
+        )
+        assert options.get_option_at_index(options.highlighted).id == current  # opens on it
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await wait_for(
+            pilot,
+            lambda: any("Already on project eu-de_demo" in e.text for e in app.message_log),
+            what="the answer",
+        )
+        assert app.session is session  # nothing was switched

@@ -87,7 +87,6 @@ async def test_reject_asks_first_n_cancels_y_rejects(cloud: Any, make_app: Any) 
         image_id = _plain_ids(cloud, "pending")[0]
         name = main.store.get(image_id).name
         _select(app, image_id)
-        requests_before = cloud.stats.image_requests
         await pilot.press("r")
         confirm = await wait_screen(pilot, ConfirmScreen)
         question = str(confirm.query_one("#question", Static).render())
@@ -96,10 +95,9 @@ async def test_reject_asks_first_n_cancels_y_rejects(cloud: Any, make_app: Any) 
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         await pilot.pause(0.3)
         assert cloud.member_status(image_id) == "pending"
-        # Nothing was sent, except perhaps reading the member record for the detail pane.
+        # Nothing was sent (reading member records for the detail pane aside).
         puts = [k for k in cloud.stats.requests if k[0] == "PUT"]
         assert not puts
-        assert cloud.stats.image_requests - requests_before <= 1
         assert main.store.get(image_id).status.value == "pending"
 
         await pilot.press("r")
@@ -380,7 +378,7 @@ async def test_quit_with_a_decision_in_flight_asks_then_lets_it_finish_and_repor
         image_id = _plain_ids(cloud, "pending")[0]
         _select(app, image_id)
         await pilot.pause()
-        cloud.set_faults(Faults(slow_ms=1500, apply_to_writes=True))
+        cloud.set_faults(Faults(slow_ms=4000, apply_to_writes=True))
         await pilot.press("a")
         await wait_for(pilot, lambda: main.store.deciding, what="the decision to be sent")
         await pilot.press("q")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from app_support import (
     current_view,
     detail_text,
+    screen_text,
     tab_counts,
     table,
     visible_ids,
@@ -21,6 +23,7 @@ from rich.console import Console
 from textual.widgets import Input
 
 from tui.app.screens.help import HelpScreen
+from tui.app.screens.main import MainScreen
 from tui.app.widgets.image_table import ImageTable
 
 SIZE = (120, 36)
@@ -492,3 +495,68 @@ async def test_a_key_typed_before_the_confirmation_appears_does_not_answer_it(
         await pilot.press("n")
         await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         assert cloud.member_status(image_id) == "pending"
+
+
+async def test_the_command_palette_offers_imshares_commands_with_their_keys(
+    cloud: Any, make_app: Any
+) -> None:
+    from textual.command import CommandPalette
+
+    from tui.app.screens.log import LogScreen
+
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("ctrl+p")
+        palette = await wait_screen(pilot, CommandPalette)
+        await pilot.press(*"message log")
+        await wait_for(
+            pilot, lambda: "Log  (@)" in screen_text(app), what="the log command in the palette"
+        )
+        await pilot.press("enter")
+        await wait_screen(pilot, LogScreen)
+        assert palette is not app.screen
+
+
+async def test_read_only_leaves_the_decisions_out_of_the_palette(cloud: Any, make_app: Any) -> None:
+    from textual.command import CommandPalette
+
+    app = make_app(cloud, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("ctrl+p")
+        await wait_screen(pilot, CommandPalette)
+        await pilot.press(*"accept")
+        await wait_for(pilot, lambda: "Accepted view" in screen_text(app), what="the matches")
+        assert "Accept  (a)" not in screen_text(app)
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24), (120, 36)])
+async def test_the_footer_shows_only_whole_keys(cloud: Any, make_app: Any, size: Any) -> None:
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(cloud)
+    async with app.run_test(size=size) as pilot:
+        await wait_loaded(pilot)
+        keys = list(app.screen.query(FooterKey))
+        assert keys and any(key.description == "Help" for key in keys)
+        for key in keys:
+            region = key.region
+            assert region.right <= size[0], (key.key_display, key.description, region)
+        last_line = screen_text(app).splitlines()[-1]
+        assert last_line.rstrip().endswith("? Help")
+
+
+async def test_counts_read_an_ellipsis_until_the_first_listing_is_in(
+    make_cloud: Any, make_app: Any
+) -> None:
+    slow = make_cloud(images=48, seed=7, latency_ms=400)
+    app = make_app(slow)
+    async with app.run_test(size=SIZE) as pilot:
+        main = app.screen
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="main")
+        main = app.screen
+        await wait_for(pilot, lambda: main.store.listing, what="the listing to start")
+        assert "1 Pending …" in str(main.query_one("#tabs").render())
+        await wait_loaded(pilot)
+        assert "1 Pending …" not in str(main.query_one("#tabs").render())

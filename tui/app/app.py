@@ -32,6 +32,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input
 
+from tui.app.commands import ImshareCommands
 from tui.app.message_log import Level, MessageLog
 from tui.app.messages import WorkerFailed
 from tui.app.screens.config import ConfigScreen
@@ -83,6 +84,7 @@ class ImshareApp(App[int]):
     TITLE = "imshare"
     CSS_PATH = "imshare.tcss"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {ImshareCommands}
 
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit_app"),
@@ -389,9 +391,19 @@ class ImshareApp(App[int]):
         )
 
     async def _apply_choice(self, choice: PickerChoice) -> None:
+        current = self._picker_context()
+        unchanged = (
+            (choice.kind == "project" and choice.value == current.current_project_id)
+            or (choice.kind == "profile" and choice.value == current.current_profile)
+            or (choice.kind == "cloud" and choice.value == current.current_cloud)
+        )
+        if unchanged:
+            self.notify(f"Already on {choice.kind} {choice.label or choice.value}", timeout=3)
+            return
         if choice.kind == "project":
             await self._switch(self.session.for_project(choice.value))
-            self.notify(f"Switched to project {choice.value}", timeout=3, markup=False)
+            name = choice.label or choice.value
+            self.notify(f"Switched to project {name}", timeout=3, markup=False)
             return
         try:
             # An explicit switch means exactly that profile or cloud: the OS_* variables of

@@ -75,6 +75,11 @@ def field_problem(name: str, value: str) -> str:
     return ""
 
 
+def _on_off(value: bool) -> str:
+    """A switch's state in words: without colour (NO_COLOR) the knob alone says little."""
+    return " on" if value else " off"
+
+
 class ConfigScreen(ReportsWorkerFailures, Screen[Settings | None]):
     """Edit and test the connection settings; dismissed with the settings to save, or None."""
 
@@ -151,9 +156,15 @@ class ConfigScreen(ReportsWorkerFailures, Screen[Settings | None]):
             with Horizontal(classes="config-row"):
                 yield Label("Verify TLS", classes="config-label")
                 yield Switch(value=settings.verify, id="verify")
+                yield Label(_on_off(settings.verify), id="verify-state", classes="config-state")
             with Horizontal(classes="config-row"):
                 yield Label("Remember pw", classes="config-label")
                 yield Switch(value=settings.remember_password, id="remember_password")
+                yield Label(
+                    _on_off(settings.remember_password),
+                    id="remember_password-state",
+                    classes="config-state",
+                )
                 yield Label(" store the password in config.toml (0600)", classes="config-hint")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Test (F3)", id="test")
@@ -182,6 +193,11 @@ class ConfigScreen(ReportsWorkerFailures, Screen[Settings | None]):
         label.display = bool(problem)
         self.query_one(f"#{name}", Input).set_class(bool(problem), "-invalid")
         return problem
+
+    @on(Switch.Changed)
+    def _switched(self, event: Switch.Changed) -> None:
+        if event.switch.id:
+            self.query_one(f"#{event.switch.id}-state", Label).update(_on_off(event.value))
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:

@@ -65,8 +65,7 @@ class HelpScreen(ModalScreen[None]):
         grouped: dict[tuple[int, str], tuple[list[str], Binding]] = {}
         owners: list[object] = []
         for namespace, binding, _enabled, _tooltip in active:
-            if binding.system:
-                continue
+            # Textual's own keys (ctrl+p for the command palette) are listed too.
             if namespace not in owners:
                 owners.append(namespace)
             keys, _ = grouped.setdefault((owners.index(namespace), binding.action), ([], binding))
@@ -81,7 +80,7 @@ class HelpScreen(ModalScreen[None]):
             previous = owner
             # The longer text where there is one; the footer already shows the short one.
             text = binding.tooltip or binding.description
-            rows.append(HelpRow(" / ".join(keys), text, binding.id or ""))
+            rows.append(HelpRow(" / ".join(keys), text[:1].upper() + text[1:], binding.id or ""))
         return rows
 
     @staticmethod

@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+from datetime import UTC, datetime
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.events import Resize
@@ -24,7 +25,7 @@ from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from tui.app.keys import MAIN_BINDINGS
 from tui.app.message_log import Level, MessageLog
@@ -38,9 +39,10 @@ from tui.app.messages import (
     ReportsWorkerFailures,
 )
 from tui.app.screens.prompts import ConfirmScreen, SummaryScreen, VaultScreen
-from tui.app.store import COLUMNS, VIEWS, ImageStore
+from tui.app.store import VIEWS, ImageStore
 from tui.app.widgets.context_bar import ContextBar, ViewTabs
 from tui.app.widgets.detail_pane import DetailPane, describe
+from tui.app.widgets.footer import KeyFooter
 from tui.app.widgets.image_table import ImageTable
 from tui.cloud.errors import ApiError
 from tui.cloud.models import ALL_STATUSES, Decision, MemberStatus, SharedImage
@@ -111,6 +113,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         self._operations = itertools.count(1)
         self._decision_queued = False
         self._detail_timer: Timer | None = None
+        self._flash_timer: Timer | None = None
         self._reload_timer: Timer | None = None
 
     # -------------------------------------------------------------- layout
@@ -122,10 +125,11 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         with Horizontal(id="body"):
             yield ImageTable(self.store, id="table")
             yield DetailPane(id="detail")
+        yield Static("", id="flash")
         with Horizontal(id="filter-bar"):
             yield Label("Filter /", id="filter-label")
             yield FilterInput(placeholder="name, id, owner or OS", id="filter")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         bar = self.query_one(ContextBar)
@@ -207,20 +211,29 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
 
     def _update_tabs(self) -> None:
         store = self.store
-        extra: list[str] = []
-        if store.marked:
-            extra.append(f"{len(store.marked)} marked")
-        if store.filter_text:
-            extra.append(f"filter: {store.filter_text} ({len(store.visible())})")
-        column = next(c for c in COLUMNS if c.key == store.sort_key)
-        extra.append(f"sort {column.label.lower()}{'▼' if store.sort_reverse else '▲'}")
+        # The sort shows in the table's header (▲/▼) and the filter's matches in the filter
+        # bar: this line keeps only the marks, so it fits 80 columns.
+        extra = f"{len(store.marked)} marked" if store.marked else ""
         incomplete: set[MemberStatus | None] = set(store.incomplete)
         if incomplete:
             incomplete.add(None)  # "All" is incomplete too
         self.query_one(ViewTabs).set_state(
-            store.counts(), store.view, " · ".join(extra), incomplete=incomplete
+            store.counts(),
+            store.view,
+            extra,
+            incomplete=incomplete,
+            loading=store.listing and not store.loaded_once,
         )
+        self._update_filter_label()
         self._update_notice()
+
+    def _update_filter_label(self) -> None:
+        store = self.store
+        label = "Filter /"
+        if store.filter_text:
+            view = store.view.value if store.view else "shared"
+            label = f"Filter / {len(store.visible())} of {store.counts()[store.view]} {view}"
+        self.query_one("#filter-label", Label).update(label)
 
     def _refresh_table(self) -> None:
         self.query_one(ImageTable).reload()
@@ -286,6 +299,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         """Start a listing; the previous rows stay until it is complete."""
         self._generation += 1
         self.store.begin_listing()
+        self._update_tabs()  # the counts read "…" until the first listing is in
         self.query_one(ContextBar).set_activity("loading shares…")
         self._set_empty_text(self._empty_text())
         self._list(self._generation, self.session)
@@ -327,7 +341,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             return
         bar = self.query_one(ContextBar)
         bar.set_token(message.token)
-        bar.set_activity(f"loading shares… {len(message.images)}")
+        bar.set_activity(f"loading shares… {len(message.images)} so far")
         if not self.store.loaded_once:
             # Show the first rows before the rest arrives.
             self.store.add_partial(message.images)
@@ -365,6 +379,10 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
                     timeout=10,
                 )
         self._start_reload_timer()
+        if self.refresh_seconds:
+            bar.refresh_note = (
+                f"auto-refresh {self.refresh_seconds:g}s, last {datetime.now(UTC):%H:%M} UTC"
+            )
         self._set_empty_text(self._empty_text())
         self._refresh_table()
 
@@ -397,6 +415,28 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             self._show_detail()
 
     # -------------------------------------------------------------- actions
+
+    def flash(self, text: str, seconds: float = 3.0) -> None:
+        """A line above the footer for a few seconds: a short answer to a key, not news."""
+        line = self.query_one("#flash", Static)
+        line.update(Text(text))
+        line.display = True
+        if self._flash_timer is not None:
+            self._flash_timer.stop()
+        self._flash_timer = self.set_timer(seconds, self._end_flash)
+
+    def _end_flash(self) -> None:
+        self.query_one("#flash", Static).display = False
+        self._flash_timer = None
+
+    def on_key(self, event: events.Key) -> None:
+        # Read-only hides and blocks the decision keys; pressing one still gets an answer.
+        if not self.read_only:
+            return
+        bindings = self._bindings.key_to_bindings.get(event.key, ())
+        if any(binding.action.startswith("decide(") for binding in bindings):
+            event.stop()
+            self.flash("read-only: decisions are off (started with --read-only)")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Read-only mode hides the decision keys from the footer and help, and blocks them.

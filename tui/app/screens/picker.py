@@ -27,10 +27,12 @@ from tui.formatting import safe_text
 
 @dataclass(frozen=True, slots=True)
 class PickerChoice:
-    """What the user picked: ``kind`` is "profile", "cloud" or "project"; ``value`` its name/id."""
+    """What the user picked: ``kind`` is "profile", "cloud" or "project"; ``value`` its name/id,
+    ``label`` how it was shown (a project's name)."""
 
     kind: str
     value: str
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,8 @@ class ContextPicker(ReportsWorkerFailures, ModalScreen[PickerChoice | None]):
         super().__init__()
         self.context = context
         self._list_projects = list_projects
+        self._names: dict[str, str] = {}
+        self._placed: int | None = None  # where the picker put the highlight itself
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker-dialog"):
@@ -97,17 +101,28 @@ class ContextPicker(ReportsWorkerFailures, ModalScreen[PickerChoice | None]):
         elif not projects:
             options.add_option(Option(Text("  (none listed)", style="dim"), disabled=True))
         for project_id, name in projects or []:
+            self._names[project_id] = name
             mark = "● " if project_id == context.current_project_id else "  "
             label = f"{mark}{safe_text(name)}  ({safe_text(project_id[:8])})"
             options.add_option(Option(Text(label), id=f"project:{project_id}"))
-        if highlighted is not None and highlighted < options.option_count:
-            options.highlighted = highlighted
-        else:  # start on the current choice, so enter alone is a no-op and arrows are short
-            for index in range(options.option_count):
-                option = options.get_option_at_index(index)
-                if not option.disabled and str(option.prompt).startswith("●"):
-                    options.highlighted = index
-                    break
+        if (
+            highlighted is not None
+            and highlighted != self._placed
+            and highlighted < len(options.options)
+        ):
+            options.highlighted = highlighted  # the user moved: stay where they are
+        else:
+            # Start on the current choice — the current project once the list is in — so
+            # enter alone is a no-op and the arrows have little way to go.
+            current = [
+                index
+                for index in range(options.option_count)
+                if not options.get_option_at_index(index).disabled
+                and str(options.get_option_at_index(index).prompt).startswith("●")
+            ]
+            if current:
+                options.highlighted = current[-1]
+            self._placed = options.highlighted
         status = safe_text(problem or context.problem, multiline=True)
         self.query_one("#picker-status", Static).update(Text(status))
 
@@ -124,7 +139,7 @@ class ContextPicker(ReportsWorkerFailures, ModalScreen[PickerChoice | None]):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         kind, _, value = (event.option.id or "").partition(":")
         if kind in ("profile", "cloud", "project"):
-            self.dismiss(PickerChoice(kind, value))
+            self.dismiss(PickerChoice(kind, value, self._names.get(value, value)))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -45,6 +45,8 @@ class ContextBar(Static):
         self.token_source: Callable[[], Token | None] | None = None
         self.fallback = ""
         self.activity = ""
+        #: "auto-refresh 60s, last 12:03" with --refresh: that it is on and when it ran.
+        self.refresh_note = ""
         self.read_only = False
         #: TLS certificates are not checked (OS_INSECURE, verify: false): shown next to
         #: READ-ONLY, because a password sent that way can be read on the network.
@@ -98,6 +100,8 @@ class ContextBar(Static):
             spinner = _SPINNER[self._frame] if self.animate_spinner else "…"
             # Progress matters more than the user name: it goes right after the context.
             parts.insert(min(len(parts), 3), (f"{spinner} {self.activity}", "italic"))
+        if self.refresh_note:
+            parts.append((self.refresh_note, "dim"))
         if self.insecure:
             parts.insert(1, ("INSECURE", "bold reverse red"))
         if self.read_only:
@@ -131,6 +135,7 @@ class ViewTabs(Static):
         self.current: MemberStatus | None = MemberStatus.PENDING
         self.extra = ""
         self.incomplete: set[MemberStatus | None] = set()
+        self.loading = False
         self._shown: tuple[str, str] | None = None
 
     def set_state(
@@ -140,10 +145,13 @@ class ViewTabs(Static):
         extra: str,
         *,
         incomplete: set[MemberStatus | None] | None = None,
+        loading: bool = False,
     ) -> None:
-        """``incomplete``: views whose count is a lower bound (a listing failed): ``96+?``."""
+        """``incomplete``: views whose count is a lower bound (a listing failed): ``96+?``;
+        ``loading``: no listing is complete yet, so the counts read ``…``, not ``0``."""
         self.counts, self.current, self.extra = counts, current, extra
         self.incomplete = set(incomplete or ())
+        self.loading = loading
         self._render_tabs()
 
     def on_mount(self) -> None:
@@ -154,7 +162,8 @@ class ViewTabs(Static):
         parts: list[str] = []
         for number, view in enumerate(VIEWS, start=1):
             more = "+?" if view in self.incomplete else ""
-            label = f" {number} {view_label(view)} {self.counts.get(view, 0)}{more} "
+            count = "…" if self.loading else str(self.counts.get(view, 0))
+            label = f" {number} {view_label(view)} {count}{more} "
             style = "bold reverse " if view == self.current else ""
             parts.append(f"[{style}@click=screen.show_view({number - 1})]{label}[/]")
         markup = "".join(parts)
