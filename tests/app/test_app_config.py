@@ -205,6 +205,10 @@ async def test_a_wrong_password_at_start_shows_the_error_and_keeps_running(
         shown = str(grid.render_line(2).text)
         assert "Could not load shares" in shown  # never an empty-looking list
         assert "wrong-password" not in shown
+        # The whole message, hint included, wraps in the line above the table.
+        notice = str(app.screen.query_one("#notice").render())
+        assert "Check the user name, password, user domain and project" in notice
+        assert "ctrl+r" in notice
         await pilot.press("j", "2", "1")
         assert app.is_running
         assert "Could not load shares" in table(app).empty_text

@@ -203,8 +203,12 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         """The line above the table: what is not shown completely, for as long as it is so."""
         store = self.store
         text = self._incomplete_text()
-        if not text and store.load_error is not None and store.loaded_once:
-            text = f"Refresh failed, showing the previous list: {store.load_error.summary}"
+        if not text and store.load_error is not None:
+            # In full, wrapped: the table's own line is cut at its width, the hint with it.
+            if store.loaded_once:
+                text = f"Refresh failed, showing the previous list: {store.load_error.summary}"
+            else:
+                text = f"Could not load shares: {store.load_error.summary} (ctrl+r retries)"
         notice = self.query_one("#notice", Static)
         notice.update(Text(safe_text(text)))  # the cloud's error words are in it
         notice.display = bool(text)
