@@ -371,8 +371,8 @@ def _replace(path: Path, data: bytes) -> None:
             os.close(directory)
 
 
-def open_private_log(path: Path) -> tuple[int, str | None]:
-    """Open the debug log for appending: ``(fd, warning or None)``.
+def open_private_log(path: Path, what: str = "debug log") -> tuple[int, str | None]:
+    """Open a private append-only file (the debug log, the journal): ``(fd, warning or None)``.
 
     Created 0600 when new; an existing one must be a regular file of the user's, reached
     without a symbolic link. Its mode is not changed: a loose one gives a warning.
@@ -384,20 +384,20 @@ def open_private_log(path: Path) -> tuple[int, str | None]:
     except FileExistsError:
         pass
     except OSError as error:
-        raise _refusal(path, "debug log", error) from None
+        raise _refusal(path, what, error) from None
     else:
         os.fchmod(fd, FILE_MODE)
         return fd, None
     try:
         fd = os.open(path, flags)
     except OSError as error:
-        raise _refusal(path, "debug log", error) from None
+        raise _refusal(path, what, error) from None
     try:
-        _check_secret(fd, path, "debug log")
+        _check_secret(fd, path, what)
     except BaseException:
         os.close(fd)
         raise
-    return fd, loose_file_warning(path, "debug log")
+    return fd, loose_file_warning(path, what)
 
 
 @contextlib.contextmanager
