@@ -52,7 +52,13 @@ class BatchClient(Protocol):
     """What a batch run needs from the session: authenticated calls, a member read, a pause."""
 
     async def call(
-        self, method: str, path: str, *, json_body: dict[str, Any] | None = None, action: str
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: dict[str, Any] | None = None,
+        action: str,
+        trace: list[str] | None = None,
     ) -> dict[str, Any]: ...
 
     async def get_member(self, image_id: str) -> Member: ...
@@ -125,6 +131,7 @@ async def decide_chunk(
     vault_id: str,
     concurrency: int,
     on_progress: Callable[[Decision], None] | None,
+    on_send: Callable[[list[str], bool], None] | None = None,
     poll_interval: float = POLL_INTERVAL,
     timeout: float = JOB_TIMEOUT,
 ) -> list[Decision]:
@@ -138,8 +145,11 @@ async def decide_chunk(
     if vault_id:
         body["vault_id"] = vault_id
     action = f"{verb} {len(image_ids)} images"
+    trace: list[str] = []
+    if on_send is not None:
+        on_send(list(image_ids), True)
     try:
-        data = await client.call("PUT", BATCH_PATH, json_body=body, action=action)
+        data = await client.call("PUT", BATCH_PATH, json_body=body, action=action, trace=trace)
     except ApiError as error:
         if not_offered(error):
             raise BatchNotOffered() from error
@@ -147,6 +157,7 @@ async def decide_chunk(
     job_id = _text(data.get("job_id"))
     if not job_id:
         raise ApiError("the batch answer has no job_id", action=action)
+    request_id = trace[-1] if trace else ""
     job, trouble = await _wait_for_job(client, project_id, job_id, poll_interval, timeout)
 
     decided_at = (job.end_time if job else None) or datetime.now(UTC)
@@ -165,7 +176,7 @@ async def decide_chunk(
         )
         if confirmed:
             member = Member(image_id, project_id, status, None, decided_at)
-            report(Decision(image_id, status, member=member))
+            report(Decision(image_id, status, member=member, request_id=request_id))
         else:
             unconfirmed.append(image_id)
 

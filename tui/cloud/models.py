@@ -323,6 +323,8 @@ class Decision:
     status: MemberStatus
     member: Member | None = None
     error: ApiError | None = None
+    #: The cloud's ``x-openstack-request-id`` of the request that decided it, if it sent one.
+    request_id: str = ""
 
     @property
     def ok(self) -> bool:

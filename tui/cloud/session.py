@@ -66,6 +66,8 @@ FIRST_PAGE_LIMIT = 100
 #: error after a wrong password) and returns the password, or None when the user declined.
 AskPassword = Callable[[str], Awaitable[str | None]]
 ProgressCallback = Callable[[Decision], None]
+#: Told just before a request goes out: the image ids it decides, and whether it is a batch.
+SendCallback = Callable[[list[str], bool], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,11 +492,13 @@ class CloudSession:
         params: dict[str, Any] | None = None,
         action: str,
         expect_body: bool = True,
+        trace: list[str] | None = None,
     ) -> dict[str, Any]:
         """One IMS call with re-authentication and retries; returns the decoded JSON object.
 
         ``path`` is relative to the version-less image endpoint (``/v2/images...``) or absolute.
-        ``action`` says what the call is for; it travels with any ``ApiError``.
+        ``action`` says what the call is for; it travels with any ``ApiError``. ``trace``
+        collects the cloud's request id of each answer (for the journal).
         """
         reauthenticated = False
         endpoint_checked = path.startswith(("http://", "https://"))
@@ -519,6 +523,12 @@ class CloudSession:
                         headers={"X-Auth-Token": token.value},
                     )
                 status = response.status_code
+                if trace is not None:
+                    request_id = response.headers.get(
+                        "x-openstack-request-id"
+                    ) or response.headers.get("x-request-id", "")
+                    if request_id:
+                        trace.append(request_id)
                 log.debug(
                     "%s %s %s %.0fms",
                     method,
@@ -800,14 +810,22 @@ class CloudSession:
         self, image_id: str, status: MemberStatus, *, vault_id: str = ""
     ) -> Member:
         """Set our member status; returns the member record the cloud confirmed."""
+        member, _request_id = await self._put_status(image_id, status, vault_id=vault_id)
+        return member
+
+    async def _put_status(
+        self, image_id: str, status: MemberStatus, *, vault_id: str = ""
+    ) -> tuple[Member, str]:
+        """``set_status``, also returning the cloud's request id of the PUT (or "")."""
         token = await self.token()
         body: dict[str, Any] = {"status": status.value}
         if vault_id:
             body["vault_id"] = vault_id
         path = f"/v2/images/{quote(image_id, safe='')}/members/{quote(token.project_id, safe='')}"
         action = f"{status.doing} {image_id}"
+        trace: list[str] = []
         try:
-            data = await self.call("PUT", path, json_body=body, action=action)
+            data = await self.call("PUT", path, json_body=body, action=action, trace=trace)
             member = _member_from(data, action)
         except ApiError as error:
             if not error.retryable:
@@ -816,7 +834,7 @@ class CloudSession:
             with contextlib.suppress(ApiError):
                 member = await self.get_member(image_id)
                 if member.status is status:
-                    return member
+                    return member, trace[-1] if trace else ""
             raise
         if member.status is not status:
             raise ApiError(
@@ -824,7 +842,7 @@ class CloudSession:
                 hint="Refresh and check the image's status.",
                 action=action,
             )
-        return member
+        return member, trace[-1] if trace else ""
 
     async def set_status_many(
         self,
@@ -835,6 +853,7 @@ class CloudSession:
         concurrency: int = 8,
         on_progress: ProgressCallback | None = None,
         use_batch: bool | None = None,
+        on_send: SendCallback | None = None,
     ) -> list[Decision]:
         """Decide many images; one ``Decision`` per image, in order, each also reported to
         ``on_progress`` as it is known.
@@ -850,9 +869,15 @@ class CloudSession:
                 vault_id=vault_id,
                 concurrency=concurrency,
                 on_progress=on_progress,
+                on_send=on_send,
             )
         return await self._set_status_each(
-            image_ids, status, vault_id=vault_id, concurrency=concurrency, on_progress=on_progress
+            image_ids,
+            status,
+            vault_id=vault_id,
+            concurrency=concurrency,
+            on_progress=on_progress,
+            on_send=on_send,
         )
 
     def _wants_batch(
@@ -870,6 +895,7 @@ class CloudSession:
         vault_id: str,
         concurrency: int,
         on_progress: ProgressCallback | None,
+        on_send: SendCallback | None,
     ) -> list[Decision]:
         """Decide through batch jobs; a chunk the cloud refuses goes one PUT per image.
 
@@ -890,6 +916,7 @@ class CloudSession:
                     vault_id=vault_id,
                     concurrency=concurrency,
                     on_progress=on_progress,
+                    on_send=on_send,
                     poll_interval=self.batch_poll_interval,
                     timeout=self.batch_timeout,
                 )
@@ -902,7 +929,12 @@ class CloudSession:
                 self.batch_offered = True
                 return decisions
             return await self._set_status_each(
-                chunk, status, vault_id=vault_id, concurrency=concurrency, on_progress=on_progress
+                chunk,
+                status,
+                vault_id=vault_id,
+                concurrency=concurrency,
+                on_progress=on_progress,
+                on_send=on_send,
             )
 
         by_id: dict[str, Decision] = {}
@@ -918,15 +950,19 @@ class CloudSession:
         vault_id: str,
         concurrency: int,
         on_progress: ProgressCallback | None,
+        on_send: SendCallback | None = None,
     ) -> list[Decision]:
-        """One PUT per image with bounded concurrency."""
+        """One PUT per image with bounded concurrency; ``on_send`` hears of each just before
+        it goes out."""
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def one(image_id: str) -> Decision:
             async with gate:
+                if on_send is not None:
+                    on_send([image_id], False)
                 try:
-                    member = await self.set_status(image_id, status, vault_id=vault_id)
-                    decision = Decision(image_id, status, member=member)
+                    member, request_id = await self._put_status(image_id, status, vault_id=vault_id)
+                    decision = Decision(image_id, status, member=member, request_id=request_id)
                 except ApiError as error:
                     decision = Decision(image_id, status, error=error)
             if on_progress is not None:
