@@ -104,6 +104,7 @@ class ImshareApp(App[int]):
         refresh_seconds: float | None = None,
         profile: str = config_file.DEFAULT_PROFILE,
         cloud: str = "",
+        initial_filter: str = "",
     ) -> None:
         super().__init__()
         self.cache = cache
@@ -120,6 +121,7 @@ class ImshareApp(App[int]):
         self._startup_warnings = list(startup_warnings or [])
         self._key_origins: dict[int, tuple[events.Key, Screen[Any], Widget | None]] = {}
         self.store = ImageStore()
+        self.store.set_filter(initial_filter)  # `imshare --filter TEXT`
         self.session = CloudSession(
             settings, cache, ask_password=self._ask_password, transport=transport
         )
