@@ -130,13 +130,13 @@ def test_one_line_formats_show_each_control_as_a_replacement(hostile, capsys):
 def test_show_lays_out_the_description_under_its_label(hostile, capsys):
     out, _ = run(capsys, "show", hostile["all fields"])
     lines = out.splitlines()
-    at = next(i for i, line in enumerate(lines) if line.startswith("description:"))
+    at = next(i for i, line in enumerate(lines) if line.startswith("Description:"))
     column = lines[at].index("first line")
     assert lines[at].endswith("first line")
     assert lines[at + 1] == " " * column + "second  line"  # the tab, expanded
     # The rest of the description (its carriage return is a line break) stays indented;
     # the next field starts at the margin as usual.
-    after = next(i for i, line in enumerate(lines) if line.startswith("created:"))
+    after = next(i for i, line in enumerate(lines) if line.startswith("Created At:"))
     rest = lines[at + 2 : after]
     assert rest and all(line.startswith(" " * column) for line in rest)
     # Every other field is one line: 23 labels at the margin, nothing else indented.
@@ -151,7 +151,7 @@ def test_table_columns_stay_aligned_with_wide_names(hostile, cloud_env, capsys):
     lines = out.splitlines()
     assert any(CJK in line for line in lines)
     starts = {cells(line[: line.index(" pending ")]) for line in lines[1:]}
-    assert starts == {cells(lines[0][: lines[0].index(" STATUS")])}
+    assert starts == {cells(lines[0][: lines[0].index(" Status")])}
 
 
 def test_failed_decisions_and_errors_quote_the_cloud_safely(hostile, cloud_env, capsys):

@@ -120,6 +120,7 @@ class ImshareApp(App[int]):
         refresh_seconds: float | None = None,
         profile: str = config_file.DEFAULT_PROFILE,
         cloud: str = "",
+        initial_filter: str = "",
     ) -> None:
         super().__init__()
         self.cache = cache
@@ -141,6 +142,7 @@ class ImshareApp(App[int]):
         #: Lines for stderr once the terminal is given back: the outcome of every decision
         #: that was still running when the user quit (or the terminal went away).
         self.exit_report: list[str] = []
+        self.store.set_filter(initial_filter)  # `imshare --filter TEXT`
         self.session = CloudSession(
             settings, cache, ask_password=self._ask_password, transport=transport
         )

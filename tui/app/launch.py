@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             refresh_seconds=getattr(args, "refresh", None),
             profile=profile,
             cloud=cloud,
+            initial_filter=getattr(args, "filter", None) or "",
         )
         app.run(mouse=not getattr(args, "no_mouse", False))
         for line in app.exit_report:  # decisions that were in flight when the user quit

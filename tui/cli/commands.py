@@ -15,18 +15,28 @@ import argparse
 import asyncio
 import getpass
 import logging
+import re
+import shutil
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tui import files, logsetup
-from tui.cli.output import Row, UnknownColumn, render_list, render_show, resolve
+from tui.cli.output import (
+    Row,
+    UnknownColumn,
+    needs_members,
+    render_list,
+    render_show,
+    resolve,
+)
 from tui.cloud.errors import ApiError
 from tui.cloud.models import ALL_STATUSES, Decision, Member, MemberStatus, SharedImage
 from tui.cloud.session import AskPassword, CloudSession
 from tui.cloud.token_cache import TokenCache
+from tui.filter_language import Filter, compile_filter
 from tui.formatting import countdown, safe_text
 from tui.settings.model import ConfigError, Settings
 from tui.settings.sources import LoadedConfig, load
@@ -38,6 +48,8 @@ EXIT_PENDING = 3
 #: Wrong passwords typed at the terminal before a command gives up, as sudo does.
 PASSWORD_TRIES = 3
 _VAULT_CODES = {"IMG.0182", "IMG.0184", "IMG.0188", "IMG.0193"}
+#: Member records read at once when ``list`` shows Shared At or Decided At.
+MEMBER_CONCURRENCY = 8
 
 
 class CliExit(Exception):
@@ -215,8 +227,73 @@ def _output_format(args: argparse.Namespace) -> str:
     return fmt
 
 
+def compiled_filter(text: str | None) -> Filter:
+    """``--filter TEXT``; a term it cannot understand is a usage error (exit 2) that names
+    the fields, before any network call."""
+    compiled = compile_filter(text or "")
+    if compiled.problems:
+        raise CliExit(2, f"--filter {text!r}: {compiled.error}")
+    return compiled
+
+
 def _sorted(images: list[SharedImage]) -> list[SharedImage]:
-    return sorted(images, key=lambda image: (image.name, image.id))
+    """By name, then id; case-insensitive, as the app sorts its Name column."""
+    return sorted(images, key=lambda image: (image.name.lower(), image.id))
+
+
+def _stdout_is_tty() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def table_width(args: argparse.Namespace) -> int:
+    """How wide ``list``'s table may be: the terminal's width when stdout is one (as
+    openstackclient fits its tables), ``--max-width`` when given, 0 (no limit) with
+    ``--wide`` or when the output goes to a pipe or a file."""
+    if getattr(args, "wide", False):
+        return 0
+    given = getattr(args, "max_width", None)
+    if given is not None:
+        return max(0, given)
+    if not _stdout_is_tty():
+        return 0
+    return shutil.get_terminal_size().columns
+
+
+async def read_members(
+    session: CloudSession, images: Sequence[SharedImage]
+) -> tuple[dict[str, Member], dict[str, ApiError]]:
+    """The member record of each image, ``MEMBER_CONCURRENCY`` requests at a time; the
+    records read, and the errors of those that could not be."""
+    gate = asyncio.Semaphore(MEMBER_CONCURRENCY)
+    members: dict[str, Member] = {}
+    failed: dict[str, ApiError] = {}
+
+    async def one(image_id: str) -> None:
+        async with gate:
+            try:
+                members[image_id] = await session.get_member(image_id)
+            except ApiError as error:
+                failed[image_id] = error
+
+    await asyncio.gather(*(one(image.id) for image in images))
+    return members, failed
+
+
+def _report_member_failures(failed: dict[str, ApiError]) -> None:
+    """One line per distinct reason, naming the images (the first few) it kept empty."""
+    by_reason: dict[str, list[str]] = {}
+    for image_id, error in failed.items():
+        by_reason.setdefault(error.reason, []).append(image_id)
+    for reason, ids in by_reason.items():
+        shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+        what = "image" if len(ids) == 1 else f"{len(ids)} images"
+        err(
+            f"could not read the member record of {what} ({shown}), so Shared At and "
+            f"Decided At are empty there: {reason}"
+        )
 
 
 async def list_shares(session: CloudSession, context: Context) -> int:
@@ -224,70 +301,198 @@ async def list_shares(session: CloudSession, context: Context) -> int:
     makes the exit code 1 (it wins over ``--exit-code``'s 3: the answer is incomplete)."""
     args = context.args
     fmt = _output_format(args)
-    listing = await session.list_shares(_statuses(args.status))
-    if len(listing.failed) == len(_statuses(args.status)):
-        raise next(iter(listing.failed.values()))  # nothing listed at all: one plain error
-    images = _sorted(listing.images)
+    text = getattr(args, "filter", None) or ""
+    wanted = compiled_filter(text)
+    choice = args.status or ("all" if wanted.names_status else "pending")
+    statuses = _statuses(choice)
+    if args.status is None and wanted.names_status:
+        # `--filter status:accepted` alone lists what the filter can match, not pending.
+        statuses = tuple(s for s in ALL_STATUSES if s in wanted.statuses)
+    failed: dict[MemberStatus, ApiError] = {}
+    listed: list[SharedImage] = []
+    if statuses:
+        listing = await session.list_shares(statuses)
+        if len(listing.failed) == len(statuses):
+            raise next(iter(listing.failed.values()))  # nothing listed at all: one plain error
+        listed, failed = listing.images, listing.failed
+    images = _sorted(wanted.select(listed))
+    rows = [Row(image) for image in images]
+    member_failures: dict[str, ApiError] = {}
+    if images and needs_members(args.columns) and not (fmt == "json" and not args.columns):
+        members, member_failures = await read_members(session, images)
+        rows = [Row(image, members.get(image.id)) for image in images]
     if images or fmt in ("json", "csv"):
-        out(render_list([Row(image) for image in images], fmt, args.columns))
-    for status, error in listing.failed.items():
+        width = table_width(args) if fmt == "table" else 0
+        out(render_list(rows, fmt, args.columns, max_width=width))
+    for status, error in failed.items():
         err(f"could not list the {status.value} shares, so this list is incomplete: {error.reason}")
-    if listing.failed:
+    _report_member_failures(member_failures)
+    if failed or member_failures:
         return 1
-    if not images and fmt == "table":
-        which = "" if args.status == "all" else f"{args.status} "
-        err(f"no {which}shares")
+    which = "" if choice == "all" or len(statuses) != 1 else f"{statuses[0].value} "
+    if fmt == "table":
+        if not wanted.empty:
+            counted = f"{len(images)} of {len(listed)}" if images else f"none of the {len(listed)}"
+            err(f"{counted} {which}shares match {text!r}")
+        elif not images:
+            err(f"no {which}shares")
     if args.exit_code and any(image.status is MemberStatus.PENDING for image in images):
         return EXIT_PENDING
     return 0
 
 
-async def show(session: CloudSession, context: Context) -> int:
-    args = context.args
-    fmt = _output_format(args)
-    await session.token()  # one login (or prompt) before the two reads start
-    image_task = asyncio.ensure_future(session.get_image(args.image_id))
-    member_task = asyncio.ensure_future(session.get_member(args.image_id))
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
+
+
+async def _image_by_id(session: CloudSession, image_id: str) -> tuple[SharedImage, Member | None]:
+    """The image and our member record for it, read at the same time."""
+    image_task = asyncio.ensure_future(session.get_image(image_id))
+    member_task = asyncio.ensure_future(session.get_member(image_id))
     try:
         image = await image_task
     except BaseException:
         member_task.cancel()
         await asyncio.gather(member_task, return_exceptions=True)
         raise
-    member: Member | None
     try:
-        member = await member_task
+        member: Member | None = await member_task
     except ApiError as error:
         if error.status != 404:
             raise
         member = None
         token = session.current_token
         project = token.project_id if token else "?"
-        err(f"warning: {args.image_id} is not shared with project {safe_text(project)}")
+        err(f"warning: {image_id} is not shared with project {safe_text(project)}")
+    return image, member
+
+
+async def _image_by_name(session: CloudSession, name: str) -> tuple[SharedImage, Member | None]:
+    """The one image shared with us under exactly this name (as ``openstack image show NAME``
+    finds it): the shares are listed once; several matches are a usage error listing them."""
+    listing = await session.list_shares(ALL_STATUSES)
+    matches = _sorted([image for image in listing.images if image.name == name])
+    if len(matches) > 1:
+        lines = "\n".join(
+            f"  {image.id}  {image.status.value if image.status else '-'}  "
+            f"owner {image.owner or '-'}"
+            for image in matches
+        )
+        raise CliExit(
+            2, f"{len(matches)} images shared with you are named {name!r}; show one by id:\n{lines}"
+        )
+    if listing.failed:
+        # An unlisted status may hold this name (again): no answer is better than a wrong one.
+        status, error = next(iter(listing.failed.items()))
+        raise CliExit(
+            1,
+            f"could not list the {status.value} shares, so an image named {name!r} cannot be "
+            f"looked up: {error.reason}",
+        )
+    if matches:
+        image = matches[0]
+        return image, await session.get_member(image.id)
+    try:
+        return await _image_by_id(session, name)  # not a UUID, but ids are the cloud's to pick
+    except ApiError as error:
+        if error.status != 404:
+            raise
+    raise CliExit(
+        1,
+        f"no image named {name!r} (or with that id) is shared with you; names must match "
+        f"exactly: imshare list --status all --filter 'name:\"{name}\"' finds parts of names",
+    )
+
+
+async def show(session: CloudSession, context: Context) -> int:
+    """One image by id, or by its exact name when that is unique among the shares."""
+    args = context.args
+    fmt = _output_format(args)
+    wanted = args.image
+    if not wanted.strip():
+        raise CliExit(2, "show needs an image id or name, not an empty one")
+    await session.token()  # one login (or prompt) before the reads start
+    if _UUID.fullmatch(wanted):
+        image, member = await _image_by_id(session, wanted)
+    else:
+        image, member = await _image_by_name(session, wanted)
     if member is not None:
         image = image.with_status(member.status)
     out(render_show(Row(image, member), fmt, args.columns))
     return 0
 
 
+class InOrder:
+    """Prints decisions in the order the ids were given, each as soon as every id before it
+    has its answer: a script reading stdout gets its own order, and a long run still shows
+    progress (answers arrive in any order, and a batch job answers all at once)."""
+
+    def __init__(self, image_ids: Sequence[str], say: Callable[[Decision], None]) -> None:
+        self._ids = list(image_ids)
+        self._say = say
+        self._known: dict[str, Decision] = {}
+        self._next = 0
+
+    def add(self, decision: Decision) -> None:
+        self._known.setdefault(decision.image_id, decision)
+        while self._next < len(self._ids) and self._ids[self._next] in self._known:
+            self._say(self._known[self._ids[self._next]])
+            self._next += 1
+
+    def rest(self, unknown: Callable[[str], None]) -> None:
+        """The deadline passed: what is known is said in order, the rest as unknown."""
+        for image_id in self._ids[self._next :]:
+            decision = self._known.get(image_id)
+            if decision is None:
+                unknown(image_id)
+            else:
+                self._say(decision)
+        self._next = len(self._ids)
+
+
+def _needs_vault(decision: Decision, vault_id: str) -> bool:
+    error = decision.error
+    return (
+        not vault_id
+        and decision.status is MemberStatus.ACCEPTED
+        and error is not None
+        and error.code in _VAULT_CODES
+    )
+
+
 def decide(status: MemberStatus) -> CommandFn:
-    """``accept``, ``reject`` or ``pending``: every image gets a line, stdout or stderr."""
+    """``accept``, ``reject`` or ``pending``: every image gets a line, stdout or stderr, in
+    the order the ids were given."""
 
     async def run(session: CloudSession, context: Context) -> int:
         args = context.args
         image_ids = list(dict.fromkeys(args.image_ids))
+        vault_id = getattr(args, "vault_id", "") or ""
         await session.token()  # one login (or prompt) before the decisions start
 
-        outcomes: set[str] = set()
-
-        def report(decision: Decision) -> None:
-            outcomes.add(decision.image_id)
+        def say(decision: Decision) -> None:
             if decision.ok:
                 out(f"{status.value} {decision.image_id}")
+            elif _needs_vault(decision, vault_id):
+                # Without a vault the cloud says "vault not found" (batch) or "vault_id is
+                # required": the one thing to do comes first, the cloud's words after.
+                cloud = decision.error
+                said = f"{cloud.code}: {cloud.message}" if cloud else ""
+                err(
+                    f"{decision.image_id}: needs --vault-id V: it is a full-ECS image, and "
+                    "accepting one needs the id of a CBR server-backup vault with enough "
+                    f"capacity (the cloud said {safe_text(said)})"
+                )
             else:
                 reason = decision.error.reason if decision.error else "not confirmed by the cloud"
                 err(f"{decision.image_id}: {safe_text(reason)}")
 
+        def unknown(image_id: str) -> None:
+            err(
+                f"{image_id}: unknown: no answer before the deadline; the cloud may "
+                f"still apply it (check with: imshare show {image_id})"
+            )
+
+        in_order = InOrder(image_ids, say)
         if context.deadline is not None:
             # Stop waiting for a batch job in time to read its images back before the end.
             left = context.deadline - asyncio.get_running_loop().time()
@@ -296,20 +501,17 @@ def decide(status: MemberStatus) -> CommandFn:
             decisions = await session.set_status_many(
                 image_ids,
                 status,
-                vault_id=getattr(args, "vault_id", "") or "",
+                vault_id=vault_id,
                 concurrency=args.concurrency,
-                on_progress=report,
+                on_progress=in_order.add,
                 use_batch=None if getattr(args, "batch", True) else False,
             )
         except asyncio.CancelledError:
             # The deadline passed: what was sent may still be applied. Say so, per image.
-            for image_id in image_ids:
-                if image_id not in outcomes:
-                    err(
-                        f"{image_id}: unknown: no answer before the deadline; the cloud may "
-                        f"still apply it (check with: imshare show {image_id})"
-                    )
+            in_order.rest(unknown)
             raise
+        for decision in decisions:
+            in_order.add(decision)  # any the progress callback did not hear of
         failed = [d for d in decisions if not d.ok]
         login = next((d.error for d in failed if d.error is not None and d.error.login), None)
         if login is not None and len(failed) == len(decisions):
@@ -319,18 +521,12 @@ def decide(status: MemberStatus) -> CommandFn:
         if failed and len(image_ids) > 1:
             err(f"{len(failed)} of {len(image_ids)} failed")
         vault_codes = {d.error.code for d in failed if d.error} & _VAULT_CODES
-        if vault_codes and status is MemberStatus.ACCEPTED:
-            if args.vault_id:
-                err(
-                    f"the vault given with --vault-id ({args.vault_id}) was refused: pass the "
-                    "id of an existing CBR server-backup vault with enough capacity, in this "
-                    "project and region"
-                )
-            else:
-                err(
-                    "full-ECS images can only be accepted with --vault-id V, the id of a CBR "
-                    "server-backup vault with enough capacity"
-                )
+        if vault_codes and status is MemberStatus.ACCEPTED and vault_id:
+            err(
+                f"the vault given with --vault-id ({vault_id}) was refused: pass the "
+                "id of an existing CBR server-backup vault with enough capacity, in this "
+                "project and region"
+            )
         return 1 if failed else 0
 
     return run
@@ -356,8 +552,29 @@ async def login(session: CloudSession, context: Context) -> int:
     return 0
 
 
+def _configured(settings: Settings) -> bool:
+    """Whether any connection setting is there at all (a token needs some to be cached)."""
+    return any(
+        (
+            settings.auth_url,
+            settings.username,
+            settings.project_name,
+            settings.project_id,
+            settings.token,
+        )
+    )
+
+
 def logout(context: Context) -> int:
     settings = context.settings
+    if not _configured(settings):
+        loaded = context.loaded
+        if loaded.cloud or loaded.path.exists():
+            where = f"{loaded.source or loaded.path} has no connection settings"
+        else:
+            where = f"no config file at {loaded.path}"
+        out(f"nothing to log out of: no cloud is configured ({where}, and no OS_* variables)")
+        return 0
     dropped = context.cache.drop(settings.cache_key())
     context.flush_warnings()
     domain = settings.user_domain_name or settings.user_domain_id or "?"

@@ -20,6 +20,7 @@ from tui.cli.commands import EXIT_PENDING, PROG, CliExit, err
 from tui.cli.output import DEFAULT_LIST, FORMATS, column_names
 from tui.cloud.errors import ApiError
 from tui.cloud.session import PasswordRequired
+from tui.filter_language import field_list
 from tui.formatting import safe_text
 
 log = logging.getLogger("imshare.cli")
@@ -132,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tui_options.add_argument("--theme", metavar="NAME", help="colour theme (e.g. ansi-dark)")
     tui_options.add_argument(
+        "--filter",
+        metavar="TEXT",
+        help=f"start filtered, as if TEXT was typed after / (fields: {field_list()})",
+    )
+    tui_options.add_argument(
         "--refresh",
         type=_non_negative_int,
         default=None,
@@ -150,10 +156,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--status",
         choices=STATUS_CHOICES,
-        default="pending",
-        help="member status to list (default: pending)",
+        default=None,
+        help="member status to list (default: pending; with a status: filter term, the "
+        "statuses it can match)",
+    )
+    sub.add_argument(
+        "--filter",
+        metavar="TEXT",
+        default=argparse.SUPPRESS,  # `imshare --filter X list` keeps X
+        help="only images matching TEXT: words that must all match the name, id, owner or "
+        f"OS; field:text for one field ({field_list()}); !term negates; "
+        '"quoted words" are one term; case-insensitive',
     )
     _add_output_options(sub, listing=True)
+    sub.add_argument(
+        "--wide",
+        action="store_true",
+        help="never cut the table to the terminal's width",
+    )
+    sub.add_argument(
+        "--max-width",
+        type=_non_negative_int,
+        metavar="N",
+        help="cut the table to N columns, even into a pipe (default: the terminal's width "
+        "when printing to one; 0: never)",
+    )
     sub.add_argument(
         "--exit-code",
         action="store_true",
@@ -161,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub = command("show", "show one image and your member record for it")
-    sub.add_argument("image_id", metavar="ID")
+    sub.add_argument(
+        "image", metavar="IMAGE", help="image id, or the exact name of one shared image"
+    )
     _add_output_options(sub, listing=False)
 
     for name, what in (
@@ -257,6 +286,8 @@ def _int(text: str) -> int:
 
 
 def _run_tui(args: argparse.Namespace) -> int:
+    commands.compiled_filter(args.filter)  # a filter it cannot read: exit 2 before the app
+
     from tui.app.launch import run
 
     return int(run(args) or 0)

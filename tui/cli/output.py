@@ -21,18 +21,12 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from tui.cli import table
 from tui.cloud.models import Member, SharedImage, iso_utc
-from tui.formatting import (
-    cell_width,
-    human_size,
-    pad_cells,
-    safe_json,
-    safe_text,
-    short_id,
-    table_time,
-)
+from tui.formatting import human_size, safe_json, safe_text, short_id, table_time
 
 FORMATS = ("table", "json", "csv", "value")
 
@@ -67,28 +61,56 @@ def os_type(image: SharedImage) -> str:
 
 @dataclass(frozen=True, slots=True)
 class OutputColumn:
-    """One column: its display name, JSON key, compact table header and two renderings."""
+    """One column: its name (the ``-c`` name and the table header, as openstackclient's),
+    its JSON key, and its renderings: ``human`` for a table cell, ``raw`` for json, csv and
+    value, and ``detail`` for ``show`` (default: ``human``; times there carry their zone)."""
 
     name: str
     key: str
-    label: str
     human: Callable[[Row], str]
     raw: Callable[[Row], Any]
     aliases: tuple[str, ...] = ()
     right: bool = False
+    detail: Callable[[Row], str] | None = None
+    #: Filled from the member record, which a listing does not carry.
+    from_member: bool = False
 
 
 def _text(get: Callable[[Row], str]) -> Callable[[Row], str]:
     return lambda row: get(row) or "-"
 
 
+def decided_at(member: Member | None) -> datetime | None:
+    """When the receiving project last decided, as the app's detail pane says it.
+
+    Glance sets a member record's ``updated_at`` to its ``created_at`` when the image is
+    shared; only a later ``updated_at`` is a decision. A record without both times shows
+    none (it cannot tell).
+    """
+    if member is None or member.created_at is None or member.updated_at is None:
+        return None
+    return member.updated_at if member.updated_at > member.created_at else None
+
+
+def _shared_at(row: Row) -> datetime | None:
+    return row.member.created_at if row.member else None
+
+
+def _utc(moment: datetime | None) -> str:
+    """A time for ``show``: with seconds, and saying it is UTC."""
+    return f"{table_time(moment, seconds=True)} UTC" if moment else "-"
+
+
+def _full_ecs(row: Row) -> str:
+    return "yes (accepting needs --vault-id)" if row.image.whole_image else "no"
+
+
 COLUMNS: tuple[OutputColumn, ...] = (
-    OutputColumn("ID", "id", "ID", lambda r: r.image.id, lambda r: r.image.id),
-    OutputColumn("Name", "name", "NAME", _text(lambda r: r.image.name), lambda r: r.image.name),
+    OutputColumn("ID", "id", lambda r: r.image.id, lambda r: r.image.id),
+    OutputColumn("Name", "name", _text(lambda r: r.image.name), lambda r: r.image.name),
     OutputColumn(
         "Status",
         "status",
-        "STATUS",
         lambda r: r.status or "-",
         lambda r: r.status,
         aliases=("Member Status",),
@@ -96,24 +118,17 @@ COLUMNS: tuple[OutputColumn, ...] = (
     OutputColumn(
         "OS Version",
         "os_version",
-        "OS",
         _text(lambda r: r.image.os_version),
         lambda r: r.image.os_version,
+        aliases=("OS",),
     ),
+    OutputColumn("OS Type", "os_type", lambda r: os_type(r.image), lambda r: r.image.os_type),
     OutputColumn(
-        "OS Type", "os_type", "OS TYPE", lambda r: os_type(r.image), lambda r: r.image.os_type
-    ),
-    OutputColumn(
-        "Platform",
-        "platform",
-        "PLATFORM",
-        _text(lambda r: r.image.platform),
-        lambda r: r.image.platform,
+        "Platform", "platform", _text(lambda r: r.image.platform), lambda r: r.image.platform
     ),
     OutputColumn(
         "Size",
         "size_bytes",
-        "SIZE",
         lambda r: _size(r.image.size_bytes),
         lambda r: r.image.size_bytes,
         right=True,
@@ -121,29 +136,28 @@ COLUMNS: tuple[OutputColumn, ...] = (
     OutputColumn(
         "Disk Format",
         "disk_format",
-        "FORMAT",
         lambda r: r.image.disk_format or "-",
         lambda r: r.image.disk_format,
+        aliases=("Format",),
     ),
     OutputColumn(
         "Container Format",
         "container_format",
-        "CONTAINER",
         lambda r: r.image.container_format or "-",
         lambda r: r.image.container_format,
+        aliases=("Container",),
     ),
     OutputColumn(
         "Project",
         "owner",
-        "OWNER",
         lambda r: _owner(r.image.owner),
         lambda r: r.image.owner,
         aliases=("Owner",),
+        detail=lambda r: r.image.owner or "-",
     ),
     OutputColumn(
         "Min Disk",
         "min_disk_gb",
-        "MIN DISK",
         lambda r: f"{r.image.min_disk_gb} GB" if r.image.min_disk_gb is not None else "-",
         lambda r: r.image.min_disk_gb,
         right=True,
@@ -151,7 +165,6 @@ COLUMNS: tuple[OutputColumn, ...] = (
     OutputColumn(
         "Min RAM",
         "min_ram_mb",
-        "MIN RAM",
         lambda r: f"{r.image.min_ram_mb} MB" if r.image.min_ram_mb is not None else "-",
         lambda r: r.image.min_ram_mb,
         right=True,
@@ -159,66 +172,80 @@ COLUMNS: tuple[OutputColumn, ...] = (
     OutputColumn(
         "Image Status",
         "image_status",
-        "IMAGE STATUS",
         lambda r: r.image.image_status or "-",
         lambda r: r.image.image_status,
     ),
     OutputColumn(
         "Visibility",
         "visibility",
-        "VISIBILITY",
         lambda r: r.image.visibility or "-",
         lambda r: r.image.visibility,
     ),
     OutputColumn(
         "Full-ECS",
         "whole_image",
-        "FULL-ECS",
         lambda r: "yes" if r.image.whole_image else "no",
         lambda r: r.image.whole_image,
         aliases=("Whole Image",),
+        detail=_full_ecs,
+    ),
+    OutputColumn(
+        "Encrypted",
+        "encrypted",
+        lambda r: "yes" if r.image.encrypted else "no",
+        lambda r: r.image.encrypted,
+    ),
+    OutputColumn(
+        "Features",
+        "features",
+        lambda r: ", ".join(r.image.features) or "-",
+        lambda r: list(r.image.features),
     ),
     OutputColumn(
         "Tags",
         "tags",
-        "TAGS",
         lambda r: ", ".join(r.image.tags) or "-",
         lambda r: list(r.image.tags),
     ),
     OutputColumn(
+        "Description",
+        "description",
+        _text(lambda r: r.image.description),
+        lambda r: r.image.description,
+    ),
+    OutputColumn(
         "Created At",
         "created_at",
-        "CREATED",
         lambda r: table_time(r.image.created_at),
         lambda r: iso_utc(r.image.created_at),
+        aliases=("Created",),
+        detail=lambda r: _utc(r.image.created_at),
     ),
     OutputColumn(
         "Updated At",
         "updated_at",
-        "UPDATED",
         lambda r: table_time(r.image.updated_at),
         lambda r: iso_utc(r.image.updated_at),
+        aliases=("Updated",),
+        detail=lambda r: _utc(r.image.updated_at),
     ),
     OutputColumn(
         "Shared At",
         "shared_at",
-        "SHARED",
-        lambda r: table_time(r.member.created_at) if r.member else "-",
-        lambda r: iso_utc(r.member.created_at) if r.member else None,
+        lambda r: table_time(_shared_at(r)),
+        lambda r: iso_utc(_shared_at(r)),
+        aliases=("Shared",),
+        detail=lambda r: _utc(_shared_at(r)),
+        from_member=True,
     ),
     OutputColumn(
         "Decided At",
         "decided_at",
-        "DECIDED",
-        lambda r: table_time(r.member.updated_at) if r.member else "-",
-        lambda r: iso_utc(r.member.updated_at) if r.member else None,
-    ),
-    OutputColumn(
-        "Description",
-        "description",
-        "DESCRIPTION",
-        _text(lambda r: r.image.description),
-        lambda r: r.image.description,
+        lambda r: table_time(decided_at(r.member)),
+        lambda r: iso_utc(decided_at(r.member)),
+        aliases=("Decided",),
+        detail=lambda r: _utc(decided_at(r.member)),
+        from_member=True,
     ),
 )
 
@@ -240,7 +267,7 @@ def _norm(name: str) -> str:
 
 _BY_NAME: dict[str, OutputColumn] = {}
 for _column in COLUMNS:
-    for _alias in (_column.name, _column.key, _column.label, *_column.aliases):
+    for _alias in (_column.name, _column.key, *_column.aliases):
         _BY_NAME.setdefault(_norm(_alias), _column)
 
 
@@ -288,16 +315,21 @@ def _human(column: OutputColumn, row: Row) -> str:
     return safe_text(column.human(row))
 
 
-def render_table(rows: Sequence[Row], columns: Sequence[OutputColumn]) -> str:
-    """An aligned table, one image per line, under a header; widths in terminal cells."""
-    header = [column.label for column in columns]
+def render_table(
+    rows: Sequence[Row], columns: Sequence[OutputColumn], *, max_width: int = 0
+) -> str:
+    """An aligned table under the ``-c`` names, one image per line, cut to ``max_width``
+    terminal cells (0: as wide as it takes)."""
+    header = [column.name for column in columns]
     body = [[_human(column, row) for column in columns] for row in rows]
-    widths = [max(cell_width(line[i]) for line in (header, *body)) for i in range(len(columns))]
-    lines = []
-    for line in (header, *body):
-        cells = [pad_cells(cell, widths[i], right=columns[i].right) for i, cell in enumerate(line)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
+    return table.render(
+        header, body, right=[column.right for column in columns], max_width=max_width
+    )
+
+
+def needs_members(names: Sequence[str] | None) -> bool:
+    """Whether the columns asked for are filled from member records (fetched separately)."""
+    return bool(names) and any(column.from_member for column in resolve(names))
 
 
 def render_json(rows: Sequence[Row], columns: Sequence[OutputColumn]) -> str:
@@ -336,8 +368,11 @@ def json_array(items: Sequence[object]) -> str:
     return f"[\n{body}\n]"
 
 
-def render_list(rows: Sequence[Row], fmt: str, names: Sequence[str] | None) -> str:
-    """``imshare list`` output; JSON without ``-c`` keeps the documented full objects."""
+def render_list(
+    rows: Sequence[Row], fmt: str, names: Sequence[str] | None, *, max_width: int = 0
+) -> str:
+    """``imshare list`` output; JSON without ``-c`` keeps the documented full objects; a
+    table is cut to ``max_width`` cells (0: not cut)."""
     if fmt == "json" and not names:
         return json_array([row.image.to_json() for row in rows])
     columns = resolve(names)
@@ -347,19 +382,22 @@ def render_list(rows: Sequence[Row], fmt: str, names: Sequence[str] | None) -> s
         return render_csv(rows, columns)
     if fmt == "value":
         return render_value(rows, columns)
-    return render_table(rows, columns)
+    return render_table(rows, columns, max_width=max_width)
 
 
 def render_show(row: Row, fmt: str, names: Sequence[str] | None) -> str:
-    """``imshare show`` output: every column by default, or those ``-c`` names."""
+    """``imshare show`` output: every column by default, or those ``-c`` names.
+
+    The table is one ``Name: value`` line per column, labelled with the ``-c`` names, times
+    with seconds and ``UTC``; the description keeps its own line breaks, each further line
+    indented under the first, so it reads as written and cannot pose as another field.
+    """
     if fmt == "json" and not names:
         payload = {
             "image": row.image.to_json(),
             "member": row.member.to_json() if row.member else None,
         }
         return safe_json(payload, indent=2)
-    if fmt == "table" and not names:
-        return format_details(row.image, row.member)
     columns = resolve(names, default=column_names())
     if fmt == "json":
         return safe_json({column.key: column.raw(row) for column in columns}, indent=2)
@@ -367,52 +405,14 @@ def render_show(row: Row, fmt: str, names: Sequence[str] | None) -> str:
         return render_csv([row], columns)
     if fmt == "value":
         return "\n".join(_plain(column.raw(row)) for column in columns)
-    width = max(len(column.name) for column in columns)
-    return "\n".join(
-        f"{column.name + ':':<{width + 1}} {_human(column, row)}" for column in columns
-    )
-
-
-def format_details(image: SharedImage, member: Member | None) -> str:
-    """The default ``imshare show`` view: every field a reviewer wants, one per line.
-
-    The description keeps its own line breaks, each further line indented under the first, so
-    a multi-line description reads as written and cannot pose as another field.
-    """
-    status = member.status.value if member else (image.status.value if image.status else "-")
-    pairs: list[tuple[str, str]] = [
-        ("id", image.id),
-        ("name", image.name),
-        ("status", status),
-        ("owner", image.owner or "-"),
-        ("os", image.os_version or "-"),
-        ("os type", os_type(image)),
-        ("platform", image.platform or "-"),
-        ("size", _size(image.size_bytes)),
-        ("disk format", image.disk_format or "-"),
-        ("container format", image.container_format or "-"),
-        ("min disk", f"{image.min_disk_gb} GB" if image.min_disk_gb is not None else "-"),
-        ("min ram", f"{image.min_ram_mb} MB" if image.min_ram_mb is not None else "-"),
-        ("image status", image.image_status or "-"),
-        ("visibility", image.visibility or "-"),
-        ("full-ECS image", "yes (accepting needs --vault-id)" if image.whole_image else "no"),
-        ("encrypted", "yes" if image.encrypted else "no"),
-        ("features", ", ".join(image.features) or "-"),
-        ("tags", ", ".join(image.tags) or "-"),
-        ("description", ""),
-        ("created", table_time(image.created_at, seconds=True)),
-        ("updated", table_time(image.updated_at, seconds=True)),
-        ("shared with you", table_time(member.created_at, seconds=True) if member else "-"),
-        ("last decided", table_time(member.updated_at, seconds=True) if member else "-"),
-    ]
-    width = max(len(key) for key, _ in pairs)
+    width = max(len(column.name) for column in columns) + 1
     lines = []
-    for key, value in pairs:
-        if key == "description":
-            value = _description(image.description, indent=width + 2)
+    for column in columns:
+        if column.key == "description":
+            value = _description(row.image.description, indent=width + 1)
         else:
-            value = safe_text(value)
-        lines.append(f"{key + ':':<{width + 1}} {value}")
+            value = safe_text((column.detail or column.human)(row))
+        lines.append(f"{column.name + ':':<{width}} {value}")
     return "\n".join(lines)
 
 
