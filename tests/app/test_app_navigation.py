@@ -280,7 +280,7 @@ async def test_enter_in_the_filter_keeps_it_and_returns_to_the_table(
         await pilot.press("slash", "d", "e", "b", "enter")
         assert table(app).has_focus
         assert main.store.filter_text == "deb"
-        assert all("deb" in i.search_text for i in table(app).rows)
+        assert all(_matches(cloud, i.id, "deb") for i in table(app).rows)
         await pilot.press("j")  # keys act on the table again
         assert table(app).cursor == min(1, len(table(app).rows) - 1)
         await pilot.press("escape")
@@ -560,3 +560,46 @@ async def test_counts_read_an_ellipsis_until_the_first_listing_is_in(
         assert "1 Pending …" in str(main.query_one("#tabs").render())
         await wait_loaded(pilot)
         assert "1 Pending …" not in str(main.query_one("#tabs").render())
+
+
+async def test_the_filter_language_in_the_app(cloud: Any, make_app: Any) -> None:
+    """Several terms must all match, fields narrow a term, ! negates; a term it cannot read
+    says so in the filter bar and matches nothing."""
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        await pilot.press("4")
+        everything = list(table(app).rows)
+        some = next(i for i in everything if i.os_version)
+        word = some.os_version.split()[0]
+        owner = some.owner[:6]
+        field = main.query_one("#filter", Input)
+
+        async def filter_for(text: str) -> list[str]:
+            field.value = text
+            await pilot.pause()
+            return visible_ids(app)
+
+        both = [i.id for i in everything if _matches(cloud, i.id, word) and owner in i.owner]
+        assert await filter_for(f"{word} {owner}") == both and some.id in both
+        assert await filter_for(f"os:{word.upper()} owner:{owner}") == both
+        not_word = [i.id for i in everything if not _matches(cloud, i.id, word)]
+        assert await filter_for(f"!{word}") == not_word
+        rejected = [i.id for i in everything if cloud.member_status(i.id) == "rejected"]
+        assert await filter_for("status:rej") == rejected
+        assert await filter_for("colour:red") == []
+        label = str(main.query_one("#filter-label").render())
+        assert "colour" in label and "name" in label  # names the field it did not know
+
+
+async def test_started_with_a_filter_the_app_shows_it_and_filters(
+    cloud: Any, make_app: Any
+) -> None:
+    app = make_app(cloud)
+    app.store.set_filter("ubuntu")  # what `imshare --filter ubuntu` does before the start
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        assert main.query_one("#filter", Input).value == "ubuntu"
+        assert main.query_one("#filter-bar").has_class("-active")
+        expected = [i for i in cloud.shared_image_ids("pending") if _matches(cloud, i, "ubuntu")]
+        assert sorted(visible_ids(app)) == sorted(expected) and expected

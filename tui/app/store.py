@@ -19,6 +19,7 @@ from typing import Any
 
 from tui.cloud.errors import ApiError
 from tui.cloud.models import ALL_STATUSES, Decision, Member, MemberStatus, SharedImage
+from tui.filter_language import Filter, Haystack, compile_filter, haystack
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -79,14 +80,15 @@ class ImageStore:
         self.sort_key = "name"
         self.sort_reverse = False
         self._filter = ""
+        self._compiled: Filter = compile_filter("")
         self._sorted: list[SharedImage] | None = None
         self._visible: list[SharedImage] | None = None
         self._visible_filter = ""
-        # ``search_text`` of each row, parallel to ``_sorted`` / ``_visible``: a keystroke in
-        # the filter is then one substring test per row instead of building a string per row.
-        self._sorted_texts: list[str] | None = None
-        self._visible_texts: list[str] = []
-        self._texts: dict[str, tuple[SharedImage, str]] = {}
+        # The filter's haystack of each row, parallel to ``_sorted`` / ``_visible``: a keystroke
+        # in the filter is then a few substring tests per row instead of building texts.
+        self._sorted_texts: list[Haystack] | None = None
+        self._visible_texts: list[Haystack] = []
+        self._texts: dict[str, tuple[SharedImage, Haystack]] = {}
 
     # ------------------------------------------------------------ read access
 
@@ -267,8 +269,16 @@ class ImageStore:
     def filter_text(self) -> str:
         return self._filter
 
+    @property
+    def filter_problem(self) -> str:
+        """What the filter language could not read in the filter ("" when all is well)."""
+        return self._compiled.error
+
     def set_filter(self, text: str) -> None:
-        self._filter = text.strip().lower()
+        """The ``/`` filter, in the filter language (``tui.filter_language``): terms that must
+        all match, ``field:`` terms, ``!`` to negate; a term it cannot read matches nothing."""
+        self._filter = text.strip()
+        self._compiled = compile_filter(self._filter)
 
     def set_view(self, view: MemberStatus | None) -> None:
         if view != self.view:
@@ -291,13 +301,13 @@ class ImageStore:
         self._sorted_texts = None
         self._visible = None
 
-    def _search_texts(self, rows: list[SharedImage]) -> list[str]:
+    def _search_texts(self, rows: list[SharedImage]) -> list[Haystack]:
         texts = self._texts
-        out: list[str] = []
+        out: list[Haystack] = []
         for image in rows:
             entry = texts.get(image.id)
             if entry is None or entry[0] is not image:
-                entry = texts[image.id] = (image, image.search_text)
+                entry = texts[image.id] = (image, haystack(image))
             out.append(entry[1])
         return out
 
@@ -310,28 +320,21 @@ class ImageStore:
 
     def visible(self) -> list[SharedImage]:
         """The rows of the current view, filtered and sorted."""
-        needle = self._filter
-        if self._visible is not None and needle == self._visible_filter:
+        text = self._filter
+        if self._visible is not None and text == self._visible_filter:
             return self._visible
-        if (
-            self._visible is not None
-            and self._visible_filter
-            and needle.startswith(self._visible_filter)
-        ):
-            # Typing more only narrows the previous result.
-            source, texts = self._visible, self._visible_texts
+        source = self._sorted_view()
+        if self._compiled.empty:
+            self._visible, self._visible_texts = source, []
         else:
-            source = self._sorted_view()
-            texts = self._sorted_texts if self._sorted_texts is not None else []
-            if needle and self._sorted_texts is None:
-                texts = self._sorted_texts = self._search_texts(source)
-        if needle:
-            picked = [n for n, text in enumerate(texts) if needle in text]
+            if self._sorted_texts is None:
+                self._sorted_texts = self._search_texts(source)
+            texts = self._sorted_texts
+            matches = self._compiled.matches
+            picked = [n for n, hay in enumerate(texts) if matches(hay)]
             self._visible = [source[n] for n in picked]
             self._visible_texts = [texts[n] for n in picked]
-        else:
-            self._visible, self._visible_texts = source, texts
-        self._visible_filter = needle
+        self._visible_filter = text
         return self._visible
 
     # ------------------------------------------------------------------ marks

@@ -194,11 +194,6 @@ class SharedImage:
         """Accepting a full-ECS image requires a CBR server-backup vault (its ``vault_id``)."""
         return self.whole_image
 
-    @property
-    def search_text(self) -> str:
-        """What the `/` filter matches against, lower-cased once."""
-        return f"{self.name}\n{self.id}\n{self.owner}\n{self.os_version}\n{self.platform}".lower()
-
     def with_status(self, status: MemberStatus | None) -> SharedImage:
         return replace(self, status=status)
 

@@ -128,7 +128,11 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         yield Static("", id="flash")
         with Horizontal(id="filter-bar"):
             yield Label("Filter /", id="filter-label")
-            yield FilterInput(placeholder="name, id, owner or OS", id="filter")
+            yield FilterInput(
+                value=self.store.filter_text,
+                placeholder="words, name: owner: os: status: format: member: region:, !not",
+                id="filter",
+            )
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -140,6 +144,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         bar.set_token(self.session.cached_token())
         self._update_tabs()
         self.query_one(ImageTable).focus()
+        if self.store.filter_text:  # started with --filter: show what filters the table
+            self.query_one("#filter-bar").add_class("-active")
         if self.load_at_start:
             self.load_images()
         else:
@@ -234,10 +240,12 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
     def _update_filter_label(self) -> None:
         store = self.store
         label = "Filter /"
-        if store.filter_text:
+        if store.filter_problem:
+            label = f"Filter / {store.filter_problem}"
+        elif store.filter_text:
             view = store.view.value if store.view else "shared"
             label = f"Filter / {len(store.visible())} of {store.counts()[store.view]} {view}"
-        self.query_one("#filter-label", Label).update(label)
+        self.query_one("#filter-label", Label).update(Text(safe_text(label)))
 
     def _refresh_table(self) -> None:
         self.query_one(ImageTable).reload()
