@@ -156,7 +156,7 @@ def test_imshare_filter_starts_the_app_filtered(monkeypatch, capsys):
     monkeypatch.setattr(ImshareApp, "run", lambda self, **_: started.append(self))
     assert main(["--demo", "--demo-images", "20", "--filter", "Ubuntu"]) == 0
     (app,) = started
-    assert app.store.filter_text == "ubuntu"
+    assert app.store.filter_text == "Ubuntu"  # as typed; matching ignores case
     started.clear()
     assert main(["--demo", "--filter", "colour:blue"]) == 2
     assert started == []
