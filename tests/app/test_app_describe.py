@@ -50,13 +50,17 @@ async def open_describe(pilot: Any, key: str = "enter") -> DescribeScreen:
 
 @pytest.mark.parametrize("key", ["enter", "d"])
 async def test_describe_shows_every_field_and_the_member_record(
-    cloud: Any, make_app: Any, key: str
+    cloud: Any, make_app: Any, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The detail pane would read the member record only after a minute: the describe view,
+    # opened before, reads it itself.
+    monkeypatch.setattr("tui.app.screens.main.DETAIL_DELAY", 60.0)
     app = make_app(cloud)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_loaded(pilot)
+        main = await wait_loaded(pilot)
         await pilot.press("j", "j")
         image_id = visible_ids(app)[2]
+        assert image_id not in main.store.members
         await open_describe(pilot, key)
         await wait_for(pilot, lambda: "Shared At" in body_text(app), what="the member record")
         text = body_text(app)
