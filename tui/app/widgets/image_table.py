@@ -71,9 +71,8 @@ WHOLE_FLAG = "E"
 #: What the row flags mean, for the help screen: every on/off state is a character, so it
 #: reads without colour (NO_COLOR) too.
 LEGEND = (
-    f"In the table: ✓ marked · {WHOLE_FLAG} full-ECS image (accepting it needs a CBR vault) · "
-    "! the last decision failed · ? not confirmed by the last listing · "
-    "accepting… waiting for the cloud."
+    f"Row flags: ✓ marked · {WHOLE_FLAG} full-ECS image (accepting needs a CBR vault) · "
+    "! last decision failed · ? not confirmed by the last listing."
 )
 _CURSOR = "image-table--cursor"
 # Rendered rows kept for redraws; a few screens' worth, dropped wholesale when full.
