@@ -17,9 +17,10 @@ from tui.cloud.models import Member, SharedImage
 from tui.formatting import human_size, safe_text, time_text
 
 _LABEL_WIDTH = 10
-#: Beside the table the pane takes at least this many cells — an image id (36) still fits on
-#: a line of its own — and at most that many; in between it gives way to whole names.
-BESIDE_MIN = 39
+#: Beside the table the pane takes at least this many cells — its border, padding and
+#: scrollbar and an image id (36) on a line of its own — and at most that many; in between it
+#: gives way to whole names in the table.
+BESIDE_MIN = 40
 BESIDE_MAX = 50
 # Detail heights are rounded up to this many lines (see DetailPane.show).
 _HEIGHT_STEP = 6
@@ -106,7 +107,7 @@ class DetailPane(VerticalScroll, can_focus=True):
     """Scrollable details of the highlighted image."""
 
     DEFAULT_CSS = """
-    DetailPane { padding: 0 1; }
+    DetailPane { padding: 0 1; scrollbar-size-vertical: 1; }
     DetailPane > Static { width: 1fr; }
     """
 
