@@ -36,6 +36,7 @@ from support import (  # noqa: E402
 
 from tui.app.app import ImshareApp  # noqa: E402
 from tui.app.screens.config import ConfigScreen  # noqa: E402
+from tui.app.screens.describe import DescribeScreen  # noqa: E402
 from tui.app.screens.help import HelpScreen  # noqa: E402
 from tui.app.screens.main import MainScreen  # noqa: E402
 from tui.app.screens.prompts import ConfirmScreen  # noqa: E402
@@ -89,6 +90,20 @@ async def detail(pilot: Pilot[Any]) -> None:
     table.move_to(index)
     await member_shown(pilot)
     await pilot.press("tab")
+    await pilot.pause()
+
+
+async def describe(pilot: Pilot[Any]) -> None:
+    """The describe view of a full-ECS image (enter), with its member record."""
+    await loaded(pilot)
+    main = pilot.app.screen
+    assert isinstance(main, MainScreen)
+    table = main.query_one(ImageTable)
+    index = next((i for i, image in enumerate(table.rows) if image.needs_vault), 3)
+    table.move_to(index)
+    await member_shown(pilot)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, DescribeScreen), "describe")
     await pilot.pause()
 
 
@@ -159,6 +174,7 @@ async def main() -> int:
                 ("config", WIDE, config, None),
                 ("help", WIDE, help_screen, cloud),
                 ("main-80x24", NARROW, loaded, cloud),
+                ("describe", WIDE, describe, cloud),
             ]
             for name, size, steps, target in shots:
                 path = await shoot(name, size, steps, work, target)

@@ -9,7 +9,14 @@ import unicodedata
 import pytest
 from hostile import ATTACKS, CJK, HOSTILE, HOSTILE_SHOWN, MARKUP, SHOWN, forbidden
 
-from tui.formatting import cell_width, fit_cells, safe_json, safe_text, short_id
+from tui.formatting import (
+    cell_width,
+    fit_cells,
+    fit_cells_middle,
+    safe_json,
+    safe_text,
+    short_id,
+)
 
 LAYOUT = "\t\n\r\u2028\u2029"
 
@@ -95,3 +102,24 @@ def test_fitting_never_splits_a_wide_character(text):
                 assert fitted.endswith("…") and text.startswith(kept)
             else:
                 assert fitted.strip(" ") == text
+
+
+def test_a_middle_cut_keeps_the_end_of_a_name():
+    # The issue's own example: the date suffix that tells versions apart stays.
+    assert fit_cells_middle("Standard_Windows_2022_SQL_20250208", 25) == "Standard_Win…SQL_20250208"
+    assert fit_cells_middle("short", 8) == "short   "
+
+
+@pytest.mark.parametrize(
+    "text", [f"{CJK}abc{CJK}", "ab中文字xyz", "e\u0301tude 中 fin", "plain ascii"]
+)
+def test_a_middle_cut_never_splits_a_wide_character(text):
+    for width in range(1, cells(text) + 3):
+        fitted = fit_cells_middle(text, width)
+        assert cells(fitted) == width, (text, width, fitted)
+        if cells(text) <= width:
+            assert fitted.rstrip(" ") == text
+        elif width > 2:
+            head, tail = fitted.split("…")
+            assert text.startswith(head.rstrip(" ")) and text.endswith(tail.lstrip(" "))
+            assert cells(tail) >= cells(head)  # the end gets the larger half

@@ -172,3 +172,33 @@ def fit_cells(text: str, width: int, *, right: bool = False) -> str:
     from rich.cells import set_cell_size
 
     return set_cell_size(text, width - 1) + "…"
+
+
+def fit_cells_middle(text: str, width: int) -> str:
+    """``text`` in exactly ``width`` cells, cut in the middle when it is longer:
+    ``Standard_Win…SQL_20250208``.
+
+    Image names tell versions apart at their end (a date, a build number), so a cut keeps the
+    start and the end and drops the middle; the end gets the larger half. As with
+    ``fit_cells``, a wide character that does not fit leaves a space in its place.
+    """
+    if cell_width(text) <= width:
+        return pad_cells(text, width)
+    if width <= 2:
+        return fit_cells(text, width)
+    tail = width // 2
+    head = width - 1 - tail
+    if text.isascii():
+        return text[:head] + "…" + text[len(text) - tail :]
+    from rich.cells import cell_len, set_cell_size
+
+    start, taken = len(text), 0
+    while start > 0:
+        size = cell_len(text[start - 1])
+        if taken + size > tail:
+            break
+        taken += size
+        start -= 1
+    while start < len(text) and cell_len(text[start]) == 0:
+        start += 1  # a combining mark whose base was cut must not join the "…"
+    return set_cell_size(text, head) + "…" + " " * (tail - taken) + text[start:]

@@ -215,7 +215,8 @@ def cells(text: str) -> int:
 async def test_wide_names_keep_the_table_aligned_at_every_width(
     cloud: Any, make_app: Callable[..., ImshareApp]
 ) -> None:
-    """A CJK name takes two cells a character; cut anywhere, its row stays aligned."""
+    """A CJK name takes two cells a character; cut anywhere (in the middle), its row stays
+    aligned."""
     share_hostile_images(cloud)  # the project's name is hostile now: log in by its id
     app = make_app(settings=cloud_settings(cloud, project_name="", project_id=cloud.project_id))
     async with app.run_test(size=(120, 30)) as pilot:
@@ -230,9 +231,10 @@ async def test_wide_names_keep_the_table_aligned_at_every_width(
             assert any("中文" in row for row in rows), width
             starts = {cells(row[: row.index(" pending ")]) for row in rows}
             assert len(starts) == 1, f"status column misaligned at width {width}: {rows[:4]}"
+            # Cut in the middle: the name keeps its end, right before the status column.
             cut = next(row for row in rows if "中文" in row)
-            name = cut[: cut.index("…") + 1]
-            assert cells(name) == next(iter(starts)), f"the name cell overflows at {width}"
+            name = cut[: cut.index(" pending ")]
+            assert "…" in name and name.endswith("[b]x[/] end"), f"{name!r} at {width}"
 
 
 async def test_a_wide_project_name_fits_the_context_bar_whole(
@@ -251,3 +253,42 @@ async def test_a_wide_project_name_fits_the_context_bar_whole(
         # Whole parts only: no part cut off at the edge, no separator left dangling.
         assert parts[-1] in (mine, "token 23h59m", "demo"), parts
         assert "…" not in bar and cells(bar.rstrip()) <= 80
+
+
+async def test_the_describe_view_and_its_raw_json_show_hostile_text_inert(
+    cloud: Any, make_app: Callable[..., ImshareApp]
+) -> None:
+    """Every field in the describe view is made safe; the raw JSON shows each control
+    character as its JSON escape (decoding to what the sharer sent), never as itself."""
+    import json
+
+    from tui.app.screens.describe import DescribeScreen
+
+    ids = share_hostile_images(cloud)
+    app = make_app(settings=cloud_settings(cloud, project_name="", project_id=cloud.project_id))
+    terminal = record_terminal(app)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await wait_loaded(pilot)
+        for number, image_id in enumerate(ids.values()):
+            table(app).move_to(number)
+            await pilot.pause()
+            assert table(app).current is not None and table(app).current.id == image_id
+            await pilot.press("d")
+            screen = await wait_screen(pilot, DescribeScreen)
+            check_screen(app, f"describe {number}", "evil")
+            await pilot.press("J")
+            await wait_for(pilot, lambda s=screen: s.document_text is not None, what="raw JSON")
+            await pilot.pause()
+            raw = str(screen.query_one("#describe-raw", Static).render())
+            assert forbidden(raw) == []
+            assert json.loads(raw) == cloud.image(image_id)  # nothing lost
+            assert "\\u001b]2;pwned\\u0007" in raw and "\\u202e" in raw and "\\u009b2J" in raw
+            check_screen(app, f"raw JSON {number}", "evil", "\\u001b")
+            await pilot.press("escape")
+            await wait_screen(pilot, MainScreen)
+    written = "".join(terminal)
+    assert "evil" in written
+    for name, attack in ATTACKS.items():
+        if len(attack) > 1:
+            assert attack not in written, f"{name} reached the terminal"
+    assert forbidden(terminal_leftovers(written)) == []

@@ -1,4 +1,5 @@
-"""Snapshots of the main screen, the detail pane, a bulk confirmation, config and help.
+"""Snapshots of the main screen (with and without the detail pane), the detail pane, a bulk
+confirmation, config, help and the describe view (fields and raw JSON).
 
 Each at 120x36 and 80x24 (where the detail pane moves under the table). Deterministic: a fixed
 demo seed, the countdown/spinner/cursor blink frozen (conftest), no toasts, the member record
@@ -13,14 +14,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from app_support import wait_loaded, wait_member, wait_screen
+from app_support import wait_for, wait_loaded, wait_member, wait_screen
 from support import OfflineTransport, example_settings
 from textual.pilot import Pilot
 
 from tui.app.screens.config import ConfigScreen
+from tui.app.screens.describe import DescribeScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.prompts import ConfirmScreen
 from tui.app.widgets.detail_pane import DetailPane
+from tui.app.widgets.image_table import ImageTable
 
 SIZES = [pytest.param((120, 36), id="120x36"), pytest.param((80, 24), id="80x24")]
 
@@ -97,3 +100,43 @@ def test_help(snap_compare: Any, cloud: Any, make_app: Any, size: tuple[int, int
 
     app = make_app(cloud, quiet=True)
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_describe_view(snap_compare: Any, cloud: Any, make_app: Any, size: tuple[int, int]) -> None:
+    """The full-ECS image of the demo world: its flag, its vault note, its member record."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        (whole,) = cloud.whole_image_ids()
+        grid = pilot.app.screen.query_one(ImageTable)
+        grid.move_to([image.id for image in grid.rows].index(whole))
+        await wait_member(pilot)
+        await pilot.press("enter")
+        await wait_screen(pilot, DescribeScreen)
+
+    app = make_app(cloud, quiet=True)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_describe_raw_json(snap_compare: Any, cloud: Any, make_app: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        await pilot.press("d")
+        screen = await wait_screen(pilot, DescribeScreen)
+        await pilot.press("J")
+        await wait_for(pilot, lambda: screen.document_text is not None, what="the document")
+        await pilot.pause()
+
+    app = make_app(cloud, quiet=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_main_screen_without_the_detail_pane(snap_compare: Any, cloud: Any, make_app: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        await pilot.press("w")
+        await pilot.pause()
+
+    app = make_app(cloud, quiet=True)
+    assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)

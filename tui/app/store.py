@@ -318,6 +318,11 @@ class ImageStore:
             self._sorted = rows
         return self._sorted
 
+    def view_rows(self) -> list[SharedImage]:
+        """The rows of the current view, sorted, before the filter (the same list until the
+        view, the sort or the rows change): what the table sizes its columns for."""
+        return self._sorted_view()
+
     def visible(self) -> list[SharedImage]:
         """The rows of the current view, filtered and sorted."""
         text = self._filter

@@ -780,6 +780,13 @@ class CloudSession:
         )
         return SharedImage.from_api(data, None)
 
+    async def get_image_document(self, image_id: str) -> dict[str, Any]:
+        """The image as the cloud sends it (``GET /v2/images/{id}``), for a raw view: kept
+        only as long as it is shown, since a listing of thousands need not carry it."""
+        return await self.call(
+            "GET", f"/v2/images/{quote(image_id, safe='')}", action=f"reading image {image_id}"
+        )
+
     async def list_projects(self) -> list[tuple[str, str]]:
         """``(id, name)`` of every project the user may switch to (Keystone auth/projects)."""
         data = await self.call(

@@ -45,6 +45,8 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         # Read now: once this modal is on top, the described screen's bindings are not active.
         self._described_bindings = list(described.active_bindings.values())
+        # What the described screen's marks and flags mean, when it has any.
+        self._legend = str(getattr(described, "HELP_LEGEND", ""))
         self._read_only = read_only
 
     def compose(self) -> ComposeResult:
@@ -58,6 +60,8 @@ class HelpScreen(ModalScreen[None]):
                 if self._read_only
                 else ""
             )
+            if self._legend:
+                note += self._legend + "\n"
             yield Static(Text(note + _NOTE, style="dim"))
 
     def _rows(self, active: Iterable[ActiveBinding]) -> list[HelpRow | None]:

@@ -38,12 +38,13 @@ from tui.app.messages import (
     MemberLoaded,
     ReportsWorkerFailures,
 )
+from tui.app.screens.describe import DescribeScreen
 from tui.app.screens.prompts import ConfirmScreen, SummaryScreen, VaultScreen
 from tui.app.store import VIEWS, ImageStore
 from tui.app.widgets.context_bar import ContextBar, ViewTabs
-from tui.app.widgets.detail_pane import DetailPane, describe
+from tui.app.widgets.detail_pane import DetailPane, beside_width, describe
 from tui.app.widgets.footer import KeyFooter
-from tui.app.widgets.image_table import ImageTable
+from tui.app.widgets.image_table import LEGEND, ImageTable
 from tui.cloud.errors import ApiError
 from tui.cloud.models import ALL_STATUSES, Decision, MemberStatus, SharedImage
 from tui.cloud.session import CloudSession, PasswordRequired, StatusFailed, StatusPage
@@ -84,6 +85,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
     """Shared images of the project, with accept / reject / reset on one key."""
 
     BINDINGS = MAIN_BINDINGS
+    #: What the help screen adds below the keys: what the table's flags mean.
+    HELP_LEGEND = LEGEND
 
     def __init__(
         self,
@@ -191,6 +194,15 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < NARROW_WIDTH, "-narrow")
+        self._fit_detail()
+
+    @on(ImageTable.WidthWanted)
+    def _fit_detail(self) -> None:
+        """Beside the table, the detail pane gives way (down to a minimum) to whole names."""
+        narrow = self.size.width < NARROW_WIDTH
+        wanted = self.query_one(ImageTable).wanted
+        pane = self.query_one(DetailPane)
+        pane.fit_beside(None if narrow else beside_width(self.size.width, wanted))
 
     # ----------------------------------------------------------- rendering
 
@@ -247,8 +259,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             label = f"Filter / {len(store.visible())} of {store.counts()[store.view]} {view}"
         self.query_one("#filter-label", Label).update(Text(safe_text(label)))
 
-    def _refresh_table(self) -> None:
-        self.query_one(ImageTable).reload()
+    def _refresh_table(self, *, top: bool = False) -> None:
+        self.query_one(ImageTable).reload(top=top)
         self._update_tabs()
 
     def _set_empty_text(self, text: str) -> None:
@@ -287,7 +299,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
                 store.errors.get(image.id),
                 member_loading=image.id not in store.members,
                 stale=image.id in store.stale,
-            )
+            ),
+            image_id=image.id,
         )
 
     @on(ImageTable.Highlighted)
@@ -458,11 +471,11 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         if 0 <= index < len(VIEWS):
             self.store.set_view(VIEWS[index])
             self._set_empty_text(self._empty_text())
-            self._refresh_table()
+            self._refresh_table(top=True)
 
     def action_sort(self, key: str) -> None:
         self.store.toggle_sort(key)
-        self._refresh_table()
+        self._refresh_table(top=True)
 
     def action_toggle_mark(self) -> None:
         table = self.query_one(ImageTable)
@@ -493,13 +506,30 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         # At once, not on the next idle tick: the keys typed right after "/" go there.
         self.set_focus(self.query_one("#filter", Input))
 
-    def action_focus_detail(self) -> None:
-        """Enter reads the details (scroll them with the arrows); escape goes back."""
-        pane = self.query_one(DetailPane)
-        if pane.has_focus:
+    def action_describe(self) -> None:
+        """The highlighted image on the whole screen; escape comes back to the same row."""
+        image = self.query_one(ImageTable).current
+        if image is None:
+            return
+        store, session = self.store, self.session
+        self.app.push_screen(
+            DescribeScreen(
+                image,
+                store.members.get(image.id),
+                store.member_errors.get(image.id),
+                read_member=lambda: session.get_member(image.id),
+                read_document=lambda: session.get_image_document(image.id),
+                last_error=store.errors.get(image.id),
+                stale=image.id in store.stale,
+            )
+        )
+
+    def action_toggle_detail(self) -> None:
+        """w: the detail pane hides (the table takes its room) or comes back."""
+        hidden = not self.has_class("-detail-hidden")
+        self.set_class(hidden, "-detail-hidden")
+        if hidden and self.query_one(DetailPane).has_focus:
             self.query_one(ImageTable).focus()
-        else:
-            pane.focus()
 
     def action_clear_filter(self) -> None:
         if self.query_one(DetailPane).has_focus:

@@ -17,8 +17,18 @@ from tui.cloud.models import Member, SharedImage
 from tui.formatting import human_size, safe_text, time_text
 
 _LABEL_WIDTH = 10
+#: Beside the table the pane takes at least this many cells — its border, padding and
+#: scrollbar and an image id (36) on a line of its own — and at most that many; in between it
+#: gives way to whole names in the table.
+BESIDE_MIN = 40
+BESIDE_MAX = 50
 # Detail heights are rounded up to this many lines (see DetailPane.show).
 _HEIGHT_STEP = 6
+
+
+def beside_width(screen_width: int, table_wants: int) -> int:
+    """The pane's width beside a table that asks for ``table_wants`` cells."""
+    return max(BESIDE_MIN, min(BESIDE_MAX, screen_width - table_wants))
 
 
 def _join(*parts: str, sep: str = " · ") -> str:
@@ -97,7 +107,7 @@ class DetailPane(VerticalScroll, can_focus=True):
     """Scrollable details of the highlighted image."""
 
     DEFAULT_CSS = """
-    DetailPane { padding: 0 1; }
+    DetailPane { padding: 0 1; scrollbar-size-vertical: 1; }
     DetailPane > Static { width: 1fr; }
     """
 
@@ -105,8 +115,11 @@ class DetailPane(VerticalScroll, can_focus=True):
         yield Static(Text("No image selected.", style="dim"), id="detail-body")
 
     _lines = -1
+    _shown_id: str | None = None
 
-    def show(self, content: Text) -> None:
+    def show(self, content: Text, *, image_id: str | None = None) -> None:
+        """Show ``content``; details of another image (``image_id``) start at the top, not
+        where the previous image's were scrolled to."""
         body = self.query_one("#detail-body", Static)
         width = body.size.width
         # A re-layout repaints the whole screen and is needed only when the height changes.
@@ -121,6 +134,18 @@ class DetailPane(VerticalScroll, can_focus=True):
         same_height = width > 0 and lines == self._lines
         self._lines = lines
         body.update(content, layout=not same_height)
+        if image_id != self._shown_id:
+            self._shown_id = image_id
+            self.scroll_home(animate=False, immediate=True)
+
+    def fit_beside(self, width: int | None) -> None:
+        """Take ``width`` cells beside the table, or (``None``, under the table) what the
+        stylesheet says."""
+        if width is None:
+            if self.styles.clear_rule("width"):
+                self.refresh(layout=True)
+        else:
+            self.styles.width = width  # a re-layout only when it changed
 
     def show_message(self, message: str) -> None:
         self.show(Text(message, style="dim"))

@@ -7,7 +7,7 @@ visible slice, so filtering, sorting and cursor moves stay flat however many sha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -22,7 +22,15 @@ from textual.strip import Strip
 
 from tui.app.store import COLUMN_BY_KEY, ImageStore
 from tui.cloud.models import MemberStatus, SharedImage
-from tui.formatting import date_text, fit_cells, human_size, safe_text, short_id
+from tui.formatting import (
+    cell_width,
+    date_text,
+    fit_cells,
+    fit_cells_middle,
+    human_size,
+    safe_text,
+    short_id,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +39,11 @@ class _Layout:
 
     keys: tuple[str, ...]
     widths: tuple[int, ...]
-    total: int
+    #: What it was computed for: (width, name want, OS want, sort key).
+    basis: tuple[int, int, int, str]
 
 
-# Fixed widths; "name" takes what is left. Order is display order.
+# Normal widths; the name column's is measured (see ImageTable._measure). Display order.
 _WIDTHS: dict[str, int] = {
     "name": 0,
     "status": 10,
@@ -44,44 +53,105 @@ _WIDTHS: dict[str, int] = {
     "owner": 8,
     "created": 10,
 }
-# Dropped in this order when the name column would get narrower than _MIN_NAME.
-_DROP_ORDER = ("created", "format", "owner")
-_MIN_NAME = 22
+# What makes room for the name, in this order: drop created, drop format, narrow OS, drop
+# owner. The column the table is sorted by is never dropped (C shows Created at 80 columns).
+_MAKE_ROOM = ("created", "format", "os", "owner")
+#: The name column fits the longest name in the view up to this many cells before any other
+#: column grows; a longer name is cut in the middle.
+NAME_CAP = 48
+# Narrowest a name column is cut to, and an OS column is narrowed to.
+_MIN_NAME = 8
 _MIN_OS = 12
-_MARK_WIDTH = 2
+# The OS column grows to its longest text up to this, once every name fits.
+_OS_CAP = 36
+# The marks column: "✓" when marked, a flag for a full-ECS image, a space.
+_MARK_WIDTH = 3
+_SCROLLBAR = 1
+WHOLE_FLAG = "E"
+#: What the row flags mean, for the help screen: every on/off state is a character, so it
+#: reads without colour (NO_COLOR) too.
+LEGEND = (
+    f"Row flags: ✓ marked · {WHOLE_FLAG} full-ECS image (accepting needs a CBR vault) · "
+    "! last decision failed · ? not confirmed by the last listing."
+)
 _CURSOR = "image-table--cursor"
 # Rendered rows kept for redraws; a few screens' worth, dropped wholesale when full.
 _ROW_CACHE_SIZE = 512
 
 
-def _layout(width: int) -> _Layout:
-    """Fit the columns: drop created, then format, then narrow OS, and drop owner last."""
+def _used(keys: list[str], widths: dict[str, int]) -> int:
+    return _MARK_WIDTH + sum(widths[k] for k in keys) + len(keys) - 1
+
+
+def _layout(width: int, name_want: int, os_want: int, sort_key: str) -> _Layout:
+    """Fit the columns into ``width`` cells, the name column first.
+
+    The name gets ``name_want`` cells (its longest text) before anything else: to make room,
+    Created, then Format drop, the OS column narrows, then Owner drops — except the sort
+    column. Only when that is not enough is the name cut. Room left over widens the OS column
+    to its longest text, then the name column.
+    """
     keys = list(_WIDTHS)
-    os_width = _WIDTHS["os"]
-
-    def name_width() -> int:
-        fixed = sum(os_width if k == "os" else _WIDTHS[k] for k in keys if k != "name")
-        return width - _MARK_WIDTH - fixed - (len(keys) - 1)
-
-    for key in _DROP_ORDER:
-        if name_width() >= _MIN_NAME:
+    widths = dict(_WIDTHS, name=name_want)
+    for step in _MAKE_ROOM:
+        over = _used(keys, widths) - width
+        if over <= 0:
             break
-        if key == "owner":
-            os_width = max(_MIN_OS, os_width - (_MIN_NAME - name_width()))
-            if name_width() >= _MIN_NAME:
-                break
-        keys.remove(key)
-    if name_width() < _MIN_NAME:
-        os_width = max(_MIN_OS, os_width - (_MIN_NAME - name_width()))
-    widths = tuple(
-        max(8, name_width()) if k == "name" else os_width if k == "os" else _WIDTHS[k] for k in keys
+        if step == "os":
+            widths["os"] = max(_MIN_OS, widths["os"] - over)
+        elif step != sort_key:
+            keys.remove(step)
+    spare = width - _used(keys, widths)
+    if spare < 0:
+        widths["name"] = max(_MIN_NAME, name_want + spare)
+    else:
+        grow = min(spare, max(0, os_want - widths["os"]))
+        widths["os"] += grow
+        widths["name"] += spare - grow
+    return _Layout(
+        tuple(keys), tuple(widths[k] for k in keys), (width, name_want, os_want, sort_key)
     )
-    return _Layout(tuple(keys), widths, width)
+
+
+def wanted_width(name_want: int, sort_key: str) -> int:
+    """The table width at which every name fits whole with Status, OS (narrowed), Size and
+    Owner beside it, and the sort column: what the detail pane gives way to."""
+    keys = ["name", "status", "os", "size", "owner"]
+    if sort_key not in keys:
+        keys.append(sort_key)
+    widths = dict(_WIDTHS, name=name_want, os=_MIN_OS)
+    return _used(keys, widths) + _SCROLLBAR
+
+
+def _longest(texts: Iterable[str], floor: int, cap: int) -> int:
+    """The widest of ``texts`` in cells as shown (``safe_text``), at least ``floor``, at most
+    ``cap``. Most texts are passed over on their length alone: an ASCII text never takes more
+    cells than it has characters, any other never more than twice as many."""
+    best = floor
+    for text in texts:
+        if best >= cap:
+            return cap
+        length = len(text)
+        if text.isascii():
+            if length > best:
+                best = length if text.isprintable() else max(best, cell_width(safe_text(text)))
+        elif length * 2 > best:
+            best = max(best, cell_width(safe_text(text)))
+    return min(best, cap)
 
 
 def _cell(text: str, width: int, right: bool = False) -> str:
     """One cell of ``width`` terminal cells; cloud text (a name, an OS, an error) made safe."""
     return fit_cells(safe_text(text), width, right=right)
+
+
+def _name_cell(name: str, width: int) -> str:
+    """A name cut in the middle, so the end that tells versions apart stays."""
+    return fit_cells_middle(safe_text(name), width)
+
+
+def _os_text(image: SharedImage) -> str:
+    return image.os_version or image.platform or "—"
 
 
 class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
@@ -102,6 +172,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         "image-table--busy",
         "image-table--stale",
         "image-table--empty",
+        "image-table--whole",
     }
 
     DEFAULT_CSS = """
@@ -124,6 +195,10 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
     ImageTable > .image-table--busy { color: $secondary; text-style: italic; }
     ImageTable > .image-table--stale { color: $text-muted; text-style: italic; }
     ImageTable > .image-table--empty { color: $text-muted; text-style: italic; }
+    ImageTable > .image-table--whole { color: $warning; text-style: bold; }
+    /* Without colour the cursor row is reversed, so it is still seen where it is. */
+    ImageTable:nocolor > .image-table--cursor { text-style: reverse; }
+    ImageTable:nocolor:focus > .image-table--cursor { text-style: reverse bold; }
     """
 
     BINDINGS = [
@@ -151,6 +226,14 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, ImageTable.Highlighted)
 
+    class WidthWanted(Message):
+        """The table's columns would now fit whole in ``width`` cells (its names got longer
+        or shorter, or the sort column changed): the screen may give it room."""
+
+        def __init__(self, width: int) -> None:
+            self.width = width
+            super().__init__()
+
     class HeaderClicked(Message):
         def __init__(self, column: str) -> None:
             self.column = column
@@ -161,7 +244,12 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.store = store
         self.rows: Sequence[SharedImage] = ()
         self.empty_text = "Loading shared images…"
-        self._layout = _layout(80)
+        #: Cells the longest name and the longest OS text of the view take (see _measure).
+        self.name_want = _MIN_NAME
+        self.os_want = _MIN_OS
+        self._measured: Sequence[SharedImage] | None = None
+        self._wanted = 0
+        self._layout = _layout(80, self.name_want, self.os_want, store.sort_key)
         self._highlighted_id: str | None = None
         self._announced: SharedImage | None = None
         self._pass_styles: dict[str, Style] | None = None
@@ -175,11 +263,13 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
             return self.rows[self.cursor]
         return None
 
-    def reload(self) -> None:
-        """Take the store's current visible rows, keeping the cursor on the same image."""
-        keep = self._highlighted_id
+    def reload(self, *, top: bool = False) -> None:
+        """Take the store's current visible rows, keeping the cursor on the same image (on
+        the first row with ``top``: another view or another order starts at the top)."""
+        keep = None if top else self._highlighted_id
         self._row_cache.clear()
         self.rows = self.store.visible()
+        self._measure()
         index = 0
         if keep is not None:
             for position, image in enumerate(self.rows):
@@ -193,6 +283,25 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._scroll_cursor_into_view()
         self._announce()
         self.refresh()
+
+    def _measure(self) -> None:
+        """Size the name and OS columns for the view's rows before the filter, so typing a
+        filter never moves the columns (nor the detail pane beside them)."""
+        rows = self.store.view_rows()
+        if rows is not self._measured:
+            self._measured = rows
+            header = cell_width(COLUMN_BY_KEY["name"].label) + 1  # and the sort arrow
+            self.name_want = _longest((image.name for image in rows), header, NAME_CAP)
+            self.os_want = _longest((_os_text(image) for image in rows), _MIN_OS, _OS_CAP)
+        wanted = wanted_width(self.name_want, self.store.sort_key)
+        if wanted != self._wanted:
+            self._wanted = wanted
+            self.post_message(self.WidthWanted(wanted))
+
+    @property
+    def wanted(self) -> int:
+        """The width the table asked for last (``WidthWanted``)."""
+        return self._wanted
 
     def _update_virtual_size(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
@@ -293,8 +402,9 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width
-        if self._layout.total != width:
-            self._layout = _layout(width)
+        basis = (width, self.name_want, self.os_want, self.store.sort_key)
+        if self._layout.basis != basis:
+            self._layout = _layout(*basis)
         styles = self._pass_styles or self._styles()
         base = styles[""]
         if y == 0:
@@ -352,10 +462,23 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         # Cells that share a style are joined into one segment: fewer segments make every
         # later strip operation (cropping, meta, compositing) cheaper.
         segments: list[Segment] = []
-        pending = ["✓ " if marked else "  "]
+        pending = ["✓" if marked else " "]
+        if image.whole_image:
+            if is_cursor:
+                pending.append(WHOLE_FLAG)
+            else:
+                segments.append(Segment("".join(pending), row_style))
+                segments.append(Segment(WHOLE_FLAG, row_style + styles["image-table--whole"]))
+                pending = []
+        else:
+            pending.append(" ")
+        pending.append(" ")
         for key_name, column_width in zip(layout.keys, layout.widths, strict=True):
             text, cell_style = self._cell_text(image, key_name, error is not None, busy, stale)
-            cell = _cell(text, column_width, key_name == "size")
+            if key_name == "name":
+                cell = _name_cell(text, column_width)
+            else:
+                cell = _cell(text, column_width, key_name == "size")
             if cell_style and not is_cursor:
                 segments.append(Segment("".join(pending), row_style))
                 segments.append(Segment(cell, row_style + styles[cell_style]))
@@ -391,7 +514,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
                 return f"{status} ?", "image-table--stale"
             return status, f"image-table--{status}" if image.status else ""
         if key == "os":
-            return image.os_version or image.platform or "—", ""
+            return _os_text(image), ""
         if key == "size":
             return human_size(image.size_bytes), ""
         if key == "format":
