@@ -339,11 +339,26 @@ def test_show_by_a_name_several_images_have_is_exit_2_listing_them(cloud_env, ca
         assert row[3] == doc(cloud_env, row[0])["owner"]
 
 
+def _settled(read: Any, quiet: float = 0.3, limit: float = 10.0) -> Any:
+    """A server-side counter once it stopped changing (the server counts after it answered)."""
+    import time
+
+    value, since, deadline = read(), time.monotonic(), time.monotonic() + limit
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = read()
+        if now != value:
+            value, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+    return value
+
+
 def test_show_by_a_name_nobody_has_is_not_found(cloud_env, capsys):
     assert main(["show", "No such image"]) == 1
     _out, err = out_err(capsys)
     assert "no image named 'No such image'" in err and "--filter" in err
-    requests = cloud_env.stats.image_requests
+    requests = _settled(lambda: cloud_env.stats.image_requests)
     assert main(["show", " "]) == 2  # not a name: asked nothing (not the listing at /images/)
     assert "needs an image id or name" in out_err(capsys)[1]
     assert cloud_env.stats.image_requests == requests
