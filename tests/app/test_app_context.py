@@ -209,3 +209,22 @@ async def test_choosing_the_current_project_says_so_and_changes_nothing(
             what="the answer",
         )
         assert app.session is session  # nothing was switched
+
+
+async def test_no_color_with_an_ansi_theme_keeps_the_terminals_own_colours(
+    cloud: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """NO_COLOR and --theme ansi-dark: text in the terminal's default colours, never black
+    on black (Textual's Monochrome filter is for truecolor themes)."""
+    from textual.filter import Monochrome, NoColor
+
+    from tui.app.app import ImshareApp
+    from tui.cloud.token_cache import TokenCache
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = ImshareApp(
+        cloud_settings(cloud), cache=TokenCache(tmp_path / "t.json"), theme="ansi-dark",
+    )  # fmt: skip
+    assert [type(f) for f in app._filters if isinstance(f, NoColor | Monochrome)] == [NoColor]
+    app.theme = "textual-dark"
+    assert [type(f) for f in app._filters if isinstance(f, NoColor | Monochrome)] == [Monochrome]

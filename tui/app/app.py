@@ -27,6 +27,7 @@ from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.content import Content
+from textual.filter import Monochrome, NoColor
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
@@ -148,6 +149,7 @@ class ImshareApp(App[int]):
         )
         wanted = theme or self.ui_prefs.get("theme") or DEFAULT_THEME
         self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
+        self._sync_no_color_filter()
         keymap = self.ui_prefs.get("keymap")
         if isinstance(keymap, dict):
             self.set_keymap({str(k): str(v) for k, v in keymap.items()})
@@ -249,8 +251,22 @@ class ImshareApp(App[int]):
             main.use_session(session, context_hint(session.settings))
         await old.aclose()
 
+    def _sync_no_color_filter(self) -> None:
+        """Under NO_COLOR, the filter that suits the theme in use.
+
+        Textual chooses it once, for the default theme, before ours is set: with an ANSI theme
+        (``ansi-dark``) its Monochrome filter turned the terminal's own colours into black on
+        black. An ANSI theme needs NoColor, which keeps the terminal's default colours.
+        """
+        if not self.no_color:
+            return
+        wanted = NoColor if self.native_ansi_color else Monochrome
+        kept = [f for f in self._filters if not isinstance(f, NoColor | Monochrome)]
+        self._filters = [*kept, wanted()]
+
     def watch_theme(self, theme: str) -> None:
         """Remember a theme picked in the command palette for the next start."""
+        self._sync_no_color_filter()
         if not self.is_running or self.ui_prefs.get("theme") == theme:
             return
         self.ui_prefs["theme"] = theme
