@@ -46,6 +46,7 @@ from tui.app.store import ImageStore
 from tui.app.widgets.context_bar import ContextBar
 from tui.cloud.auth import host_of
 from tui.cloud.errors import ApiError
+from tui.cloud.inbox import Inbox
 from tui.cloud.models import Token
 from tui.cloud.session import CloudSession
 from tui.cloud.token_cache import TokenCache
@@ -121,6 +122,8 @@ class ImshareApp(App[int]):
         refresh_seconds: float | None = None,
         profile: str = config_file.DEFAULT_PROFILE,
         cloud: str = "",
+        all_projects: bool | None = None,
+        regions: tuple[str, ...] = (),
         initial_filter: str = "",
     ) -> None:
         super().__init__()
@@ -133,6 +136,10 @@ class ImshareApp(App[int]):
         #: clouds.yaml cloud ("" with a profile): what the picker marks as current.
         self.profile = profile
         self.cloud = cloud
+        #: Every project of the user at once (``--all-projects`` or the picker); None: as the
+        #: user last chose for this profile or cloud.
+        self.all_projects = all_projects
+        self.regions = regions
         self.demo = demo
         self._transport = transport
         self._startup_warnings = list(startup_warnings or [])
@@ -223,6 +230,8 @@ class ImshareApp(App[int]):
             self.notify(warning, severity="warning", markup=False)
         settings = self.settings
         usable = not settings.problems() or self.session.cached_token() is not None
+        if self.all_projects is None:  # not given: as the user left it for this profile/cloud
+            self.all_projects = bool(self._scope_prefs().get(self._scope_key(), False))
         await self.push_screen(
             MainScreen(
                 self.store,
@@ -232,6 +241,7 @@ class ImshareApp(App[int]):
                 context_hint=context_hint(settings),
                 load_at_start=usable,
                 message_log=self.message_log,
+                inbox=self._new_inbox() if self.all_projects else None,
             )
         )
         if settings.problems():
@@ -244,12 +254,42 @@ class ImshareApp(App[int]):
         return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
 
     async def _switch(self, session: CloudSession) -> None:
-        """Use ``session`` from now on; the main screen lists anew."""
+        """Use ``session`` from now on; the main screen lists anew (in the scope the user
+        last chose for that profile or cloud)."""
         old, self.session = self.session, session
+        self.all_projects = bool(self._scope_prefs().get(self._scope_key(), False))
         main = self._main_screen()
         if main is not None:
-            main.use_session(session, context_hint(session.settings))
+            inbox = self._new_inbox() if self.all_projects else None
+            main.use_session(session, context_hint(session.settings), inbox=inbox)
         await old.aclose()
+
+    # ----------------------------------------------------------- the scope
+
+    def _new_inbox(self) -> Inbox:
+        return Inbox(self.session, regions=self.regions)
+
+    def _scope_key(self) -> str:
+        """Which choice of scope is remembered: per config profile, or per clouds.yaml cloud."""
+        return f"cloud:{self.cloud}" if self.cloud else f"profile:{self.profile}"
+
+    def _scope_prefs(self) -> dict[str, Any]:
+        prefs = self.ui_prefs.get("all_projects")
+        return prefs if isinstance(prefs, dict) else {}
+
+    async def _set_scope(self, all_projects: bool) -> None:
+        """One project or every project: the main screen lists anew; the choice is remembered
+        for this profile or cloud (in [ui]; the CLI never follows it: scripts say so)."""
+        self.all_projects = all_projects
+        prefs = dict(self._scope_prefs())
+        prefs[self._scope_key()] = all_projects
+        self.ui_prefs["all_projects"] = prefs
+        if self.config_path is not None and not self.demo:
+            config_file.save_ui_prefs(self.config_path, self.ui_prefs)
+        main = self._main_screen()
+        if main is not None:
+            inbox = self._new_inbox() if all_projects else None
+            main.use_session(self.session, context_hint(self.settings), inbox=inbox)
 
     def _sync_no_color_filter(self) -> None:
         """Under NO_COLOR, the filter that suits the theme in use.
@@ -403,13 +443,32 @@ class ImshareApp(App[int]):
             clouds=clouds,
             current_profile=self.profile if not self.cloud else "",
             current_cloud=self.cloud,
-            current_project_id=token.project_id if token else "",
+            current_project_id="" if self.all_projects else (token.project_id if token else ""),
             user=token.user_name if token else self.settings.username,
             problem=problem,
+            all_projects=bool(self.all_projects),
         )
 
     async def _apply_choice(self, choice: PickerChoice) -> None:
         current = self._picker_context()
+        if choice.kind == "scope":
+            if current.all_projects:
+                self.notify("Already on all projects", timeout=3)
+            else:
+                await self._set_scope(True)
+                self.notify("Showing every project you can reach", timeout=3)
+            return
+        if choice.kind == "project" and current.all_projects:
+            # One project again: the one picked (the session's own, or another).
+            token = self.session.current_token
+            if token is not None and choice.value == token.project_id:
+                await self._set_scope(False)
+                self.notify(f"Showing project {choice.label or choice.value}", timeout=3)
+                return
+            self.all_projects = False
+            prefs = dict(self._scope_prefs())
+            prefs[self._scope_key()] = False
+            self.ui_prefs["all_projects"] = prefs
         unchanged = (
             (choice.kind == "project" and choice.value == current.current_project_id)
             or (choice.kind == "profile" and choice.value == current.current_profile)

@@ -38,6 +38,8 @@ class ListingFinished(Message):
     error: ApiError | None
     token: Token | None
     failed: dict[MemberStatus, ApiError] = field(default_factory=dict)
+    #: All projects: the projects (by name) that could not be listed, and why.
+    failed_projects: dict[str, ApiError] = field(default_factory=dict)
 
 
 @dataclass

@@ -43,6 +43,10 @@ COLUMNS: tuple[TableColumn, ...] = (
     TableColumn("size", "Size", "Z", lambda i: (i.size_bytes or 0, i.name.lower())),
     TableColumn("format", "Format", "F", lambda i: (i.disk_format, i.name.lower())),
     TableColumn("owner", "Owner", "W", lambda i: (i.owner, i.name.lower())),
+    TableColumn(
+        "member", "Member", "M", lambda i: ((i.member_name or i.member_id).lower(), i.name.lower())
+    ),
+    TableColumn("region", "Region", "E", lambda i: (i.region, i.name.lower())),
     TableColumn("created", "Created", "C", lambda i: (i.created_at or _EPOCH, i.name.lower())),
 )
 COLUMN_BY_KEY: dict[str, TableColumn] = {column.key: column for column in COLUMNS}
@@ -65,11 +69,15 @@ class ImageStore:
         self._members: dict[str, Member] = {}
         self._member_errors: dict[str, ApiError] = {}
         self._in_flight: dict[str, MemberStatus] = {}
+        #: Rows of every project of the user (the inbox), keyed by project and image id.
+        self.by_project = False
         # Rows the last listing could not confirm (their status's listing failed).
         self._stale: set[str] = set()
         #: Statuses the last listing could not list completely, and why: their counts are
         #: shown as incomplete and a line says what failed, until a listing completes.
         self.incomplete: dict[MemberStatus, ApiError] = {}
+        #: All projects: projects the last listing could not reach, by name, and why.
+        self.failed_projects: dict[str, ApiError] = {}
         #: A listing is running; the previous complete one (if any) stays on screen meanwhile.
         self.listing = False
         #: A complete listing has arrived since the last reset: a failure is then shown as
@@ -91,6 +99,11 @@ class ImageStore:
         self._texts: dict[str, tuple[SharedImage, Haystack]] = {}
 
     # ------------------------------------------------------------ read access
+
+    def key_of(self, image: SharedImage) -> str:
+        """The key of a row: its image id, or — when the store holds every project's shares
+        (the same image can be shared with two of them) — its project and image id."""
+        return image.key if self.by_project else image.id
 
     def __len__(self) -> int:
         return len(self._images)
@@ -147,8 +160,10 @@ class ImageStore:
 
     # ---------------------------------------------------------------- listing
 
-    def reset(self) -> None:
-        """Forget everything about the shares (another project or cloud is being shown)."""
+    def reset(self, *, by_project: bool | None = None) -> None:
+        """Forget everything about the shares (another project, cloud or scope is shown)."""
+        if by_project is not None:
+            self.by_project = by_project
         self._images = {}
         self._texts = {}
         self._marked.clear()
@@ -158,6 +173,7 @@ class ImageStore:
         self._in_flight.clear()
         self._stale.clear()
         self.incomplete = {}
+        self.failed_projects = {}
         self.listing = False
         self.loaded_once = False
         self.load_error = None
@@ -170,13 +186,14 @@ class ImageStore:
     def add_partial(self, images: Iterable[SharedImage]) -> None:
         """Rows of a first listing still arriving: shown before the rest comes in."""
         for image in images:
-            self._images[image.id] = image
+            self._images[self.key_of(image)] = image
         self._invalidate()
 
     def finish_listing(
         self,
         images: Iterable[SharedImage],
         failed: Mapping[MemberStatus, ApiError] | None = None,
+        failed_projects: Mapping[str, ApiError] | None = None,
     ) -> None:
         """Take a listing: complete (``failed`` empty) or not.
 
@@ -185,8 +202,13 @@ class ImageStore:
         stale — it may only have moved into a status that could not be listed — so nothing
         shared with the user vanishes because a request failed.
         """
-        listed = {image.id: image for image in images}
+        listed = {self.key_of(image): image for image in images}
         failed = dict(failed or {})
+        self.failed_projects = dict(failed_projects or {})
+        if self.failed_projects:
+            # A project that could not be listed leaves every status count a lower bound.
+            for status in ALL_STATUSES:
+                failed.setdefault(status, next(iter(self.failed_projects.values())))
         if failed:
             kept = {k: v for k, v in self._images.items() if k not in listed}
             self._stale = set(kept)
@@ -230,15 +252,22 @@ class ImageStore:
         for image_id in image_ids:
             self._in_flight[image_id] = status
 
+    def decision_key(self, decision: Decision) -> str:
+        """The row a decision was about (its project's, when the store holds many)."""
+        if self.by_project:
+            return f"{decision.member_id}/{decision.image_id}"
+        return decision.image_id
+
     def apply_decision(self, decision: Decision) -> None:
         """Record one outcome: a confirmed decision moves the row; a failed one stays marked."""
-        self._in_flight.pop(decision.image_id, None)
+        key = self.decision_key(decision)
+        self._in_flight.pop(key, None)
         if decision.ok:
-            self._set_status(decision.image_id, decision.status, decision.member)
-            self._marked.discard(decision.image_id)
-        elif decision.error is not None and decision.image_id in self._images:
-            self._errors[decision.image_id] = decision.error
-            self._marked.add(decision.image_id)
+            self._set_status(key, decision.status, decision.member)
+            self._marked.discard(key)
+        elif decision.error is not None and key in self._images:
+            self._errors[key] = decision.error
+            self._marked.add(key)
 
     def end_decision(self, image_ids: Iterable[str]) -> None:
         """The run is over: nothing of it is in flight any more (also after a cancel)."""
@@ -305,9 +334,10 @@ class ImageStore:
         texts = self._texts
         out: list[Haystack] = []
         for image in rows:
-            entry = texts.get(image.id)
+            key = self.key_of(image)
+            entry = texts.get(key)
             if entry is None or entry[0] is not image:
-                entry = texts[image.id] = (image, haystack(image))
+                entry = texts[key] = (image, haystack(image))
             out.append(entry[1])
         return out
 
@@ -354,7 +384,7 @@ class ImageStore:
         self._marked.difference_update(image_ids)
 
     def mark_visible(self) -> int:
-        ids = [image.id for image in self.visible()]
+        ids = [self.key_of(image) for image in self.visible()]
         self._marked.update(ids)
         return len(ids)
 
@@ -365,8 +395,8 @@ class ImageStore:
 
     def marked_images(self) -> list[SharedImage]:
         """Marked images in the current display order, then any marked outside the view."""
-        shown = [image for image in self.visible() if image.id in self._marked]
-        shown_ids = {image.id for image in shown}
+        shown = [image for image in self.visible() if self.key_of(image) in self._marked]
+        shown_ids = {self.key_of(image) for image in shown}
         rest = [
             self._images[i]
             for i in sorted(self._marked)

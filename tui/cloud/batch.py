@@ -176,7 +176,11 @@ async def decide_chunk(
         )
         if confirmed:
             member = Member(image_id, project_id, status, None, decided_at)
-            report(Decision(image_id, status, member=member, request_id=request_id))
+            report(
+                Decision(
+                    image_id, status, member=member, request_id=request_id, member_id=project_id
+                )
+            )
         else:
             unconfirmed.append(image_id)
 
@@ -191,13 +195,14 @@ async def decide_chunk(
             except ApiError as error:
                 member, read_error = None, error
         if member is not None and member.status is status:
-            report(Decision(image_id, status, member=member))
+            report(Decision(image_id, status, member=member, member_id=project_id))
             return
         report(
             Decision(
                 image_id,
                 status,
                 error=_failure(verb, image_id, job, result, trouble, member, read_error),
+                member_id=project_id,
             )
         )
 

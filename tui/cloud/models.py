@@ -320,6 +320,8 @@ class Decision:
     error: ApiError | None = None
     #: The cloud's ``x-openstack-request-id`` of the request that decided it, if it sent one.
     request_id: str = ""
+    #: The receiving project it was decided for (``SharedImage.member_id`` of the row).
+    member_id: str = ""
 
     @property
     def ok(self) -> bool:

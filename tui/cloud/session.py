@@ -300,6 +300,10 @@ class CloudSession:
             session._rescope_from = self._token
         return session
 
+    def _member_id(self) -> str:
+        """The project this session decides for (Glance's ``member_id``), as far as known."""
+        return self._token.project_id if self._token else self.settings.project_id
+
     def adopt_token(self, token: Token, *, region: str, image_endpoint: str) -> None:
         """Use ``token`` (of this session's project) for ``region``'s image endpoint: a project
         reached in several regions needs one login, not one per region."""
@@ -969,9 +973,15 @@ class CloudSession:
                     on_send([image_id], False)
                 try:
                     member, request_id = await self._put_status(image_id, status, vault_id=vault_id)
-                    decision = Decision(image_id, status, member=member, request_id=request_id)
+                    decision = Decision(
+                        image_id,
+                        status,
+                        member=member,
+                        request_id=request_id,
+                        member_id=self._member_id(),
+                    )
                 except ApiError as error:
-                    decision = Decision(image_id, status, error=error)
+                    decision = Decision(image_id, status, error=error, member_id=self._member_id())
             if on_progress is not None:
                 on_progress(decision)
             return decision

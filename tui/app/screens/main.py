@@ -46,6 +46,7 @@ from tui.app.widgets.detail_pane import DetailPane, beside_width, describe
 from tui.app.widgets.footer import KeyFooter
 from tui.app.widgets.image_table import LEGEND, ImageTable
 from tui.cloud.errors import ApiError
+from tui.cloud.inbox import Inbox, ScopeFailed, ScopePage
 from tui.cloud.models import ALL_STATUSES, Decision, MemberStatus, SharedImage
 from tui.cloud.session import CloudSession, PasswordRequired, StatusFailed, StatusPage
 from tui.formatting import safe_text
@@ -73,14 +74,6 @@ class FilterInput(Input):
     virtual_size = Reactive(Size(0, 0), layout=False)
 
 
-def _names(images: list[SharedImage], limit: int = 8) -> str:
-    """The confirmation's list of images, one line each: a name cannot add lines of its own."""
-    lines = [f"  {safe_text(image.name or image.id)}" for image in images[:limit]]
-    if len(images) > limit:
-        lines.append(f"  … and {len(images) - limit} more")
-    return "\n".join(lines)
-
-
 class MainScreen(ReportsWorkerFailures, Screen[None]):
     """Shared images of the project, with accept / reject / reset on one key."""
 
@@ -98,9 +91,13 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         context_hint: str = "",
         load_at_start: bool = True,
         message_log: MessageLog | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         super().__init__()
         self.store = store
+        #: All projects: the inbox whose scopes this screen lists and decides in (else None).
+        self.inbox = inbox
+        store.reset(by_project=inbox is not None)
         self.message_log = MessageLog() if message_log is None else message_log
         # How many outcomes of each decision run are in the log already.
         self._logged: dict[int, int] = {}
@@ -154,12 +151,25 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         else:
             self._set_empty_text("Not configured yet: press c to open the config screen.")
 
-    def use_session(self, session: CloudSession, context_hint: str) -> None:
-        """Show another cloud, profile or project: forget everything and list anew."""
+    def session_for(self, image: SharedImage) -> CloudSession:
+        """The session that reaches the project a row belongs to (all projects: its own)."""
+        if self.inbox is not None:
+            scope = self.inbox.scope_of(image)
+            if scope is not None:
+                return scope.session
+        return self.session
+
+    def use_session(
+        self, session: CloudSession, context_hint: str, *, inbox: Inbox | None = None
+    ) -> None:
+        """Show another cloud, profile, project or scope (``inbox``: every project of the
+        user): forget everything and list anew."""
         self.session = session
+        self.inbox = inbox
         self.context_hint = context_hint
-        self.store.reset()
+        self.store.reset(by_project=inbox is not None)
         bar = self.query_one(ContextBar)
+        bar.scope_label = "all projects" if inbox is not None else ""
         bar.insecure = not session.settings.verify
         bar.set_token(None)
         bar.fallback = context_hint
@@ -179,7 +189,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
 
     def _announce_new(self, before: set[str]) -> None:
         """Say which images appeared since the last listing (auto-refresh or ctrl+r)."""
-        new = [image for image in self.store.visible_all() if image.id not in before]
+        new = [i for i in self.store.visible_all() if self.store.key_of(i) not in before]
         if not new:
             return
         names = ", ".join(safe_text(image.name or image.id) for image in new[:3])
@@ -234,8 +244,15 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
     def _update_tabs(self) -> None:
         store = self.store
         # The sort shows in the table's header (▲/▼) and the filter's matches in the filter
-        # bar: this line keeps only the marks, so it fits 80 columns.
-        extra = f"{len(store.marked)} marked" if store.marked else ""
+        # bar: this line keeps only the marks (and, for every project, where the pending
+        # shares are), so it fits 80 columns.
+        parts = [f"{len(store.marked)} marked"] if store.marked else []
+        if self.inbox is not None and store.loaded_once:
+            pending = [i for i in store.visible_all() if i.status is MemberStatus.PENDING]
+            where = {i.member_id for i in pending}
+            total = len(self.inbox.scopes)
+            parts.append(f"{len(pending)} pending in {len(where)} of {total} projects")
+        extra = " · ".join(parts)
         incomplete: set[MemberStatus | None] = set(store.incomplete)
         if incomplete:
             incomplete.add(None)  # "All" is incomplete too
@@ -291,16 +308,17 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
                 "No image selected." if len(store) or not store.listing else "Loading…"
             )
             return
+        key = store.key_of(image)
         pane.show(
             describe(
                 image,
-                store.members.get(image.id),
-                store.member_errors.get(image.id),
-                store.errors.get(image.id),
-                member_loading=image.id not in store.members,
-                stale=image.id in store.stale,
+                store.members.get(key),
+                store.member_errors.get(key),
+                store.errors.get(key),
+                member_loading=key not in store.members,
+                stale=key in store.stale,
             ),
-            image_id=image.id,
+            image_id=key,
         )
 
     @on(ImageTable.Highlighted)
@@ -309,9 +327,9 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         if self._detail_timer is not None:
             self._detail_timer.stop()
         image = event.image
-        if image is not None and image.id not in self.store.members:
+        if image is not None and self.store.key_of(image) not in self.store.members:
             self._detail_timer = self.set_timer(
-                DETAIL_DELAY, lambda: self.load_member(image.id), name="detail-delay"
+                DETAIL_DELAY, lambda: self.load_member(image), name="detail-delay"
             )
 
     @on(ImageTable.HeaderClicked)
@@ -327,7 +345,10 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         self._update_tabs()  # the counts read "…" until the first listing is in
         self.query_one(ContextBar).set_activity("loading shares…")
         self._set_empty_text(self._empty_text())
-        self._list(self._generation, self.session)
+        if self.inbox is not None:
+            self._list_inbox(self._generation, self.inbox)
+        else:
+            self._list(self._generation, self.session)
 
     @work(exclusive=True, group="list", exit_on_error=False, description="Listing shares")
     async def _list(self, generation: int, session: CloudSession) -> None:
@@ -358,6 +379,41 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             ListingFinished(
                 generation, tuple(complete.values()), None, session.current_token, failed
             )
+        )
+
+    @work(exclusive=True, group="list", exit_on_error=False, description="Listing all projects")
+    async def _list_inbox(self, generation: int, inbox: Inbox) -> None:
+        """Every project of the user at once; one that fails is named, the others list."""
+        token = inbox.base.current_token
+        try:
+            await inbox.discover()
+        except ApiError as error:  # not even the list of projects
+            self.post_message(ListingFinished(generation, None, error, token))
+            return
+        token = inbox.base.current_token
+        seen: dict[str, SharedImage] = {}
+        rows: dict[str, dict[str, SharedImage]] = {}
+        failed: dict[str, ApiError] = {
+            unreached.project.name: unreached.error
+            for unreached in inbox.unreached
+            if not unreached.skipped and unreached.error is not None
+        }
+        async for event in inbox.iter_events():
+            if isinstance(event, ScopePage):
+                scope_rows = rows.setdefault(event.scope.key, {})
+                for image in event.images:
+                    scope_rows[image.id] = seen[image.key] = image
+                self.post_message(ListingProgress(generation, tuple(seen.values()), token))
+            elif isinstance(event, ScopeFailed):
+                rows.pop(event.scope.key, None)
+                failed[event.scope.label] = event.error
+        if rows == {} and failed:
+            error = next(iter(failed.values()))
+            self.post_message(ListingFinished(generation, None, error, token))
+            return
+        complete = [image for scope_rows in rows.values() for image in scope_rows.values()]
+        self.post_message(
+            ListingFinished(generation, tuple(complete), None, token, failed_projects=failed)
         )
 
     @on(ListingProgress)
@@ -392,7 +448,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             )
         else:
             before = store.ids() if store.loaded_once else None
-            store.finish_listing(message.images or (), message.failed)
+            store.finish_listing(message.images or (), message.failed, message.failed_projects)
             if before is not None:
                 self._announce_new(before)
             if message.failed:
@@ -404,6 +460,9 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
                     timeout=10,
                 )
         self._start_reload_timer()
+        if self.inbox is not None:
+            scopes = {scope.project.id for scope in self.inbox.scopes}
+            bar.scope_label = f"all {len(scopes)} projects"
         if self.refresh_seconds:
             bar.refresh_note = (
                 f"auto-refresh {self.refresh_seconds:g}s, last {datetime.now(UTC):%H:%M} UTC"
@@ -412,17 +471,18 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         self._refresh_table()
 
     @work(exclusive=True, group="detail", exit_on_error=False, description="Reading share")
-    async def load_member(self, image_id: str) -> None:
-        if image_id in self.store.members:
+    async def load_member(self, image: SharedImage) -> None:
+        key = self.store.key_of(image)
+        if key in self.store.members:
             return
         try:
-            member = await self.session.get_member(image_id)
+            member = await self.session_for(image).get_member(image.id)
         except PasswordRequired:
             return
         except ApiError as error:
-            self.post_message(MemberLoaded(image_id, None, error))
+            self.post_message(MemberLoaded(key, None, error))
         else:
-            self.post_message(MemberLoaded(image_id, member, None))
+            self.post_message(MemberLoaded(key, member, None))
 
     @on(MemberLoaded)
     def _member_loaded(self, message: MemberLoaded) -> None:
@@ -436,7 +496,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
                 Level.ERROR, f"could not read the share of {name}: {message.error.reason}"
             )
         current = self.query_one(ImageTable).current
-        if current is not None and current.id == message.image_id:
+        if current is not None and self.store.key_of(current) == message.image_id:
             self._show_detail()
 
     # -------------------------------------------------------------- actions
@@ -465,7 +525,12 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Read-only mode hides the decision keys from the footer and help, and blocks them.
-        return not (action in _DECISION_ACTIONS and self.read_only)
+        if action in _DECISION_ACTIONS and self.read_only:
+            return False
+        # Sorting by project or region means something only with every project in view.
+        if action == "sort" and parameters and parameters[0] in ("member", "region"):
+            return self.inbox is not None
+        return not (action == "project_counts" and self.inbox is None)
 
     def action_show_view(self, index: int) -> None:
         if 0 <= index < len(VIEWS):
@@ -482,7 +547,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         image = table.current
         if image is None:
             return
-        self.store.toggle_mark(image.id)
+        self.store.toggle_mark(self.store.key_of(image))
         table.refresh_row(table.cursor)
         table.action_cursor_down()
         self._update_tabs()
@@ -511,16 +576,17 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         image = self.query_one(ImageTable).current
         if image is None:
             return
-        store, session = self.store, self.session
+        store, session = self.store, self.session_for(image)
+        key = store.key_of(image)
         self.app.push_screen(
             DescribeScreen(
                 image,
-                store.members.get(image.id),
-                store.member_errors.get(image.id),
+                store.members.get(key),
+                store.member_errors.get(key),
                 read_member=lambda: session.get_member(image.id),
                 read_document=lambda: session.get_image_document(image.id),
-                last_error=store.errors.get(image.id),
-                stale=image.id in store.stale,
+                last_error=store.errors.get(key),
+                stale=key in store.stale,
             )
         )
 
@@ -586,7 +652,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             current = self.query_one(ImageTable).current
             images = [current] if current is not None else []
         todo = [image for image in images if image.status != target]
-        done = [image.id for image in images if image.status == target]
+        done = [self.store.key_of(image) for image in images if image.status == target]
         if done:
             # Already where the user wants it: done, so the mark must not linger and
             # silently become the target of the next key.
@@ -612,7 +678,9 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
     async def _decide(self, images: list[SharedImage], status: MemberStatus) -> None:
         if status is MemberStatus.REJECTED or len(images) > 1:
             noun = "image" if len(images) == 1 else f"{len(images)} images"
-            question = f"{status.verb.capitalize()} {noun}?\n\n{_names(images)}"
+            projects = {image.member_id for image in images}
+            where = f" in {len(projects)} projects" if self.inbox and len(projects) > 1 else ""
+            question = f"{status.verb.capitalize()} {noun}{where}?\n\n{self._names(images)}"
             if not await self.app.push_screen_wait(ConfirmScreen(question)):
                 return
         vault_id = ""
@@ -623,24 +691,47 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
                 self.notify("Not accepted: full-ECS images need a vault id.", severity="warning")
                 return
         operation = next(self._operations)
-        ids = tuple(image.id for image in images)
-        self.post_message(DecisionStarted(operation, status, ids))
+        keys = tuple(self.store.key_of(image) for image in images)
+        self.post_message(DecisionStarted(operation, status, keys))
         known: list[Decision] = []
 
         def progress(decision: Decision) -> None:
             known.append(decision)
-            self.post_message(DecisionProgress(operation, status, tuple(known), len(ids)))
+            self.post_message(DecisionProgress(operation, status, tuple(known), len(keys)))
 
+        # Each project's rows go to that project's session: its token, its member id, and
+        # (where the cloud has one) its own batch job.
+        groups: dict[int, tuple[CloudSession, list[str]]] = {}
+        for image in images:
+            session = self.session_for(image)
+            groups.setdefault(id(session), (session, []))[1].append(image.id)
         try:
-            await self.session.set_status_many(
-                list(ids),
-                status,
-                vault_id=vault_id,
-                concurrency=DECISION_CONCURRENCY,
-                on_progress=progress,
+            await asyncio.gather(
+                *(
+                    session.set_status_many(
+                        ids,
+                        status,
+                        vault_id=vault_id,
+                        concurrency=DECISION_CONCURRENCY,
+                        on_progress=progress,
+                    )
+                    for session, ids in groups.values()
+                )
             )
         finally:
             self.post_message(DecisionFinished(operation, status, tuple(images), tuple(known)))
+
+    def _names(self, images: list[SharedImage], limit: int = 8) -> str:
+        """The images a confirmation names (with their project, when there are many)."""
+        lines = []
+        for image in images[:limit]:
+            name = safe_text(image.name or image.id)
+            if self.inbox is not None:
+                name += f"  ({safe_text(image.member_name or image.member_id)})"
+            lines.append(f"  {name}")
+        if len(images) > limit:
+            lines.append(f"  … and {len(images) - limit} more")
+        return "\n".join(lines)
 
     # ---------------------------------------------------------------- quitting
 
@@ -668,9 +759,10 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             images, status, outcomes = self._finished_runs.get(operation) or self._runs.get(
                 operation, ({}, MemberStatus.PENDING, {})
             )
-            for image_id, image in images.items():
+            for key, image in images.items():
+                image_id = image.id or key
                 name = safe_text(image.name or image_id)
-                decision = outcomes.get(image_id)
+                decision = outcomes.get(key)
                 if decision is None:
                     lines.append(
                         f"{image_id} ({name}): unknown: no answer before imshare quit; "
@@ -699,9 +791,11 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         """Each outcome once in the log: what was decided, or why not."""
         start = self._logged.get(operation, 0)
         for decision in decisions[start:]:
-            image = self.store.get(decision.image_id)
+            image = self.store.get(self.store.decision_key(decision))
             name = image.name if image is not None and image.name else decision.image_id
             where = f"{name} ({decision.image_id})"
+            if self.inbox is not None and image is not None:
+                where += f" in {image.member_name or image.member_id}"
             if decision.ok:
                 self.message_log.add(Level.DONE, f"{decision.status.done} {where}")
             else:
@@ -716,7 +810,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         self._log_outcomes(message.operation, message.decisions)
         run = self._runs.get(message.operation)
         if run is not None:
-            run[2].update((d.image_id, d) for d in message.decisions)
+            run[2].update((self.store.decision_key(d), d) for d in message.decisions)
         for decision in message.decisions:
             self.store.apply_decision(decision)
         done = len(message.decisions)
@@ -733,13 +827,13 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         self._logged.pop(message.operation, None)
         run = self._runs.pop(message.operation, None)
         if run is not None:
-            run[2].update((d.image_id, d) for d in message.decisions)
+            run[2].update((self.store.decision_key(d), d) for d in message.decisions)
             self._finished_runs[message.operation] = run
         store = self.store
         for decision in message.decisions:
             store.apply_decision(decision)
         images = message.images
-        store.end_decision(image.id for image in images)
+        store.end_decision(store.key_of(image) for image in images)
         self.query_one(ContextBar).set_activity("")
         self._refresh_table()
         self._show_detail()
@@ -768,12 +862,15 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
                 error.reason, title=f"Could not {status.verb}", severity="error", markup=False
             )
         else:
-            by_id = {image.id: image for image in images}
+            by_id = {self.store.key_of(image): image for image in images}
             succeeded = total - len(failures)
             self.app.push_screen(
                 SummaryScreen(
                     f"{status.done.capitalize()} {succeeded} of {total}; {len(failures)} failed "
                     "(still marked, press the key again to retry):",
-                    [(by_id[d.image_id].name or d.image_id, d.error) for d in failures],
+                    [
+                        (by_id[self.store.decision_key(d)].name or d.image_id, d.error)
+                        for d in failures
+                    ],
                 )
             )

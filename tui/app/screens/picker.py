@@ -46,6 +46,8 @@ class PickerContext:
     current_project_id: str
     user: str
     problem: str = ""
+    #: Every project of the user is shown at once (the inbox).
+    all_projects: bool = False
 
 
 class ContextPicker(ReportsWorkerFailures, ModalScreen[PickerChoice | None]):
@@ -96,6 +98,10 @@ class ContextPicker(ReportsWorkerFailures, ModalScreen[PickerChoice | None]):
                 options.add_option(Option(Text(f"{mark}{name}"), id=f"cloud:{name}"))
         heading = Text(f"Projects of {safe_text(context.user) or '?'}", style="bold")
         options.add_option(Option(heading, disabled=True))
+        mark = "● " if context.all_projects else "  "
+        options.add_option(
+            Option(Text(f"{mark}All projects (every project you can reach)"), id="scope:all")
+        )
         if projects is None:
             options.add_option(Option(Text("  loading…", style="dim"), disabled=True))
         elif not projects:
@@ -138,7 +144,7 @@ class ContextPicker(ReportsWorkerFailures, ModalScreen[PickerChoice | None]):
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         kind, _, value = (event.option.id or "").partition(":")
-        if kind in ("profile", "cloud", "project"):
+        if kind in ("profile", "cloud", "project", "scope"):
             self.dismiss(PickerChoice(kind, value, self._names.get(value, value)))
 
     def action_cancel(self) -> None:

@@ -47,6 +47,8 @@ class ContextBar(Static):
         self.activity = ""
         #: "auto-refresh 60s, last 12:03" with --refresh: that it is on and when it ran.
         self.refresh_note = ""
+        #: Instead of the token's project: "all 12 projects" when every project is shown.
+        self.scope_label = ""
         self.read_only = False
         #: TLS certificates are not checked (OS_INSECURE, verify: false): shown next to
         #: READ-ONLY, because a password sent that way can be read on the network.
@@ -92,7 +94,10 @@ class ContextBar(Static):
             where = host_of(token.auth_url) + (f" {token.region}" if token.region else "")
             parts.append((safe_text(where), "bold"))
             project = safe_text(token.project_name) or "?"
-            parts.append((f"{project} ({short_id(token.project_id)})", "bold"))
+            if self.scope_label:
+                parts.append((self.scope_label, "bold"))
+            else:
+                parts.append((f"{project} ({short_id(token.project_id)})", "bold"))
             left = self.seconds_left(token)
             parts.append((f"token {countdown(left)}", "bold red" if left < 600 else ""))
             parts.append((safe_text(token.user_name), ""))

@@ -39,14 +39,16 @@ class _Layout:
 
     keys: tuple[str, ...]
     widths: tuple[int, ...]
-    #: What it was computed for: (width, name want, OS want, sort key).
-    basis: tuple[int, int, int, str]
+    #: What it was computed for: (width, name want, OS want, sort key, every project).
+    basis: tuple[int, int, int, str, bool]
 
 
 # Normal widths; the name column's is measured (see ImageTable._measure). Display order.
 _WIDTHS: dict[str, int] = {
     "name": 0,
     "status": 10,
+    "member": 16,
+    "region": 6,
     "os": 18,
     "size": 9,
     "format": 6,
@@ -55,7 +57,9 @@ _WIDTHS: dict[str, int] = {
 }
 # What makes room for the name, in this order: drop created, drop format, narrow OS, drop
 # owner. The column the table is sorted by is never dropped (C shows Created at 80 columns).
-_MAKE_ROOM = ("created", "format", "os", "owner")
+_MAKE_ROOM = ("created", "format", "region", "os", "owner")
+# Shown only when the table holds every project's shares (the inbox).
+_PROJECT_COLUMNS = ("member", "region")
 #: The name column fits the longest name in the view up to this many cells before any other
 #: column grows; a longer name is cut in the middle.
 NAME_CAP = 48
@@ -83,7 +87,9 @@ def _used(keys: list[str], widths: dict[str, int]) -> int:
     return _MARK_WIDTH + sum(widths[k] for k in keys) + len(keys) - 1
 
 
-def _layout(width: int, name_want: int, os_want: int, sort_key: str) -> _Layout:
+def _layout(
+    width: int, name_want: int, os_want: int, sort_key: str, by_project: bool = False
+) -> _Layout:
     """Fit the columns into ``width`` cells, the name column first.
 
     The name gets ``name_want`` cells (its longest text) before anything else: to make room,
@@ -91,9 +97,11 @@ def _layout(width: int, name_want: int, os_want: int, sort_key: str) -> _Layout:
     column. Only when that is not enough is the name cut. Room left over widens the OS column
     to its longest text, then the name column.
     """
-    keys = list(_WIDTHS)
+    keys = [k for k in _WIDTHS if by_project or k not in _PROJECT_COLUMNS]
     widths = dict(_WIDTHS, name=name_want)
     for step in _MAKE_ROOM:
+        if step not in keys:
+            continue
         over = _used(keys, widths) - width
         if over <= 0:
             break
@@ -109,7 +117,9 @@ def _layout(width: int, name_want: int, os_want: int, sort_key: str) -> _Layout:
         widths["os"] += grow
         widths["name"] += spare - grow
     return _Layout(
-        tuple(keys), tuple(widths[k] for k in keys), (width, name_want, os_want, sort_key)
+        tuple(keys),
+        tuple(widths[k] for k in keys),
+        (width, name_want, os_want, sort_key, by_project),
     )
 
 
@@ -273,7 +283,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         index = 0
         if keep is not None:
             for position, image in enumerate(self.rows):
-                if image.id == keep:
+                if self.store.key_of(image) == keep:
                     index = position
                     break
             else:
@@ -309,7 +319,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _announce(self) -> None:
         """Tell the screen when the highlighted image changed (another image, or new data)."""
         image = self.current
-        self._highlighted_id = image.id if image else None
+        self._highlighted_id = self.store.key_of(image) if image else None
         if image is not None and image is self._announced:
             return  # same row, same data: the detail pane need not be redrawn
         self._announced = image
@@ -402,7 +412,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width
-        basis = (width, self.name_want, self.os_want, self.store.sort_key)
+        basis = (width, self.name_want, self.os_want, self.store.sort_key, self.store.by_project)
         if self._layout.basis != basis:
             self._layout = _layout(*basis)
         styles = self._pass_styles or self._styles()
@@ -439,10 +449,11 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         image = self.rows[index]
         store = self.store
         is_cursor = index == self.cursor
-        marked = image.id in store.marked
-        error = store.errors.get(image.id)
-        busy = store.in_flight.get(image.id)
-        stale = image.id in store.stale
+        row_key = store.key_of(image)
+        marked = row_key in store.marked
+        error = store.errors.get(row_key)
+        busy = store.in_flight.get(row_key)
+        stale = row_key in store.stale
         layout = self._layout
         # A row looks the same as long as these do: keep its strip (cursor moves, scrolling
         # and screen re-layouts redraw rows that did not change).
@@ -521,6 +532,10 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
             return image.disk_format or "—", ""
         if key == "owner":
             return short_id(image.owner), ""
+        if key == "member":
+            return image.member_name or short_id(image.member_id), ""
+        if key == "region":
+            return image.region or "—", ""
         if key == "created":
             return date_text(image.created_at), ""
         return "", ""
