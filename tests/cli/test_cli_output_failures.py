@@ -97,9 +97,7 @@ def test_accept_to_a_full_disk_reports_every_decision_on_stderr_and_exits_1(
     )
 
 
-def test_a_file_size_limit_mid_way_sends_the_rest_to_stderr(
-    cloud_env: Any, tmp_path: Path
-) -> None:
+def test_a_file_size_limit_mid_way_sends_the_rest_to_stderr(cloud_env: Any, tmp_path: Path) -> None:
     """The first results reach the file; at the limit (EFBIG) the rest follow on stderr."""
     cloud = cloud_env
     ids, doomed = pick_with_one_doomed(cloud)
@@ -171,9 +169,7 @@ def test_list_and_show_into_a_closed_pipe_end_quietly_with_141(
     [["list", "--status", "all"], ["show", "IMAGE"], ["locate"]],
     ids=["list", "show", "locate"],
 )
-def test_list_and_show_to_a_full_disk_say_so_and_exit_1(
-    cloud_env: Any, command: list[str]
-) -> None:
+def test_list_and_show_to_a_full_disk_say_so_and_exit_1(cloud_env: Any, command: list[str]) -> None:
     image = cloud_env.shared_image_ids("pending")[0]
     with DEV_FULL.open("w") as full:
         proc = imshare(*(image if part == "IMAGE" else part for part in command), stdout=full,
