@@ -21,7 +21,7 @@ from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Input, Label
 
 from tui.app.keys import MAIN_BINDINGS
 from tui.app.messages import (
@@ -37,6 +37,7 @@ from tui.app.screens.prompts import ConfirmScreen, SummaryScreen, VaultScreen
 from tui.app.store import COLUMNS, VIEWS, ImageStore
 from tui.app.widgets.context_bar import ContextBar, ViewTabs
 from tui.app.widgets.detail_pane import DetailPane, describe
+from tui.app.widgets.footer import Footer
 from tui.app.widgets.image_table import ImageTable
 from tui.cloud.errors import ApiError
 from tui.cloud.models import Decision, MemberStatus, SharedImage
