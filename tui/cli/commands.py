@@ -4,17 +4,27 @@ Nothing here imports Textual. A command returns its exit code or raises ``CliExi
 it gets owns logging in (it asks for the password on the terminal through ``ask_password``
 when none is configured, and again after a wrong one).
 
-Exit codes: 0 success; 1 the cloud refused or failed (one stderr line per failed image);
-2 usage or configuration errors (including "no password and nobody to ask"); 3 ``list
---exit-code`` found pending shares; 130 Ctrl-C.
+Exit codes: 0 success; 1 the cloud refused or failed (one stderr line per failed image), or
+standard output could not be written (a full disk); 2 usage or configuration errors (including
+"no password and nobody to ask"); 3 ``list --exit-code`` found pending shares; 130 Ctrl-C; 141
+the reader of standard output went away (``| head -1``), what a shell reports for a tool that
+SIGPIPE ended.
+
+Standard output is where results go, and it can fail under a command: a full disk
+(``> /dev/full``) or a reader that left (a closed pipe). Neither may stop decisions already on
+their way or leave one unreported, so a result line that cannot be written goes to stderr
+instead, and nothing more is tried on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import errno
 import getpass
 import logging
+import os
 import re
 import shutil
 import sys
@@ -45,6 +55,8 @@ log = logging.getLogger("imshare.cli")
 
 PROG = "imshare"
 EXIT_PENDING = 3
+#: 128 + SIGPIPE: what a shell reports for a tool whose reader left, as ``yes | head -1``.
+EXIT_CLOSED_PIPE = 141
 #: Wrong passwords typed at the terminal before a command gives up, as sudo does.
 PASSWORD_TRIES = 3
 _VAULT_CODES = {"IMG.0182", "IMG.0184", "IMG.0188", "IMG.0193"}
@@ -61,17 +73,83 @@ class CliExit(Exception):
         self.message = message
 
 
-def out(text: str = "") -> None:
-    """Print to stdout; the last guard before the terminal: no control character passes.
+class StdoutFailed(Exception):
+    """Standard output cannot be written: a closed pipe, a full disk, a closed descriptor."""
 
-    Callers lay out lines themselves (a table, a JSON array), so line breaks stay.
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
+
+    @property
+    def closed_pipe(self) -> bool:
+        """The reader left (EPIPE): nobody wants the rest, which is not a failure of ours."""
+        return isinstance(self.error, BrokenPipeError)
+
+    @property
+    def reason(self) -> str:
+        return self.error.strerror or str(self.error)
+
+
+def out(text: str = "") -> None:
+    """Write one result to stdout, at once; raises ``StdoutFailed`` when stdout cannot take it.
+
+    The last guard before the terminal: no control character passes (callers lay out lines
+    themselves, a table, a JSON array, so line breaks stay). Straight to the descriptor, not
+    through Python's buffer: a write that fails after a short one (a pipe closed mid-way, a
+    file size limit) must fail *this* call, so the caller knows which result did not arrive,
+    and no half-written rest waits in a buffer.
     """
-    print(safe_text(text, multiline=True), flush=True)
+    stream = sys.stdout
+    try:
+        if stream is None:  # started with stdout closed (`>&-`)
+            raise OSError(errno.EBADF, "standard output is closed")
+        data = safe_text(text, multiline=True) + "\n"
+        fd = _descriptor(stream)
+        if fd is None:  # a stand-in without a descriptor (a test's capture)
+            stream.write(data)
+            stream.flush()
+            return
+        stream.flush()  # whatever was printed before comes first
+        _write_all(fd, data.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    except OSError as error:
+        _discard_stdout(stream)
+        raise StdoutFailed(error) from None
+
+
+def _descriptor(stream: Any) -> int | None:
+    try:
+        return int(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _discard_stdout(stream: Any) -> None:
+    """Point stdout's descriptor at /dev/null.
+
+    What stdout still buffers is flushed again when Python exits; written to a closed pipe or a
+    full disk, that flush would print "Exception ignored" and make the exit status 120.
+    """
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        fd = stream.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fd)
+        finally:
+            os.close(devnull)
 
 
 def err(text: str) -> None:
-    """One message on stderr; it may quote the cloud (an error body, a project name)."""
-    print(f"{PROG}: {safe_text(text, multiline=True)}", file=sys.stderr, flush=True)
+    """One message on stderr; it may quote the cloud (an error body, a project name). If even
+    stderr cannot be written, there is nowhere left to say it."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        print(f"{PROG}: {safe_text(text, multiline=True)}", file=sys.stderr, flush=True)
 
 
 # ----------------------------------------------------------------------------- context
@@ -461,17 +539,23 @@ def _needs_vault(decision: Decision, vault_id: str) -> bool:
 
 def decide(status: MemberStatus) -> CommandFn:
     """``accept``, ``reject`` or ``pending``: every image gets a line, stdout or stderr, in
-    the order the ids were given."""
+    the order the ids were given.
+
+    ``say`` runs while other decisions are still in flight, so it must never raise: once
+    stdout fails, the remaining confirmations go to stderr (after a closed pipe nowhere: the
+    reader asked for no more), and the exit code says that not everything reached stdout.
+    """
 
     async def run(session: CloudSession, context: Context) -> int:
         args = context.args
         image_ids = list(dict.fromkeys(args.image_ids))
         vault_id = getattr(args, "vault_id", "") or ""
         await session.token()  # one login (or prompt) before the decisions start
+        lost: list[StdoutFailed] = []
 
         def say(decision: Decision) -> None:
             if decision.ok:
-                out(f"{status.value} {decision.image_id}")
+                confirm(f"{status.value} {decision.image_id}")
             elif _needs_vault(decision, vault_id):
                 # Without a vault the cloud says "vault not found" (batch) or "vault_id is
                 # required": the one thing to do comes first, the cloud's words after.
@@ -485,6 +569,21 @@ def decide(status: MemberStatus) -> CommandFn:
             else:
                 reason = decision.error.reason if decision.error else "not confirmed by the cloud"
                 err(f"{decision.image_id}: {safe_text(reason)}")
+
+        def confirm(line: str) -> None:
+            if not lost:
+                try:
+                    out(line)
+                    return
+                except StdoutFailed as failure:
+                    lost.append(failure)
+                    if not failure.closed_pipe:
+                        err(
+                            f"cannot write to standard output ({failure.reason}); "
+                            "the results from here on follow on stderr"
+                        )
+            if not lost[0].closed_pipe:
+                err(line)
 
         def unknown(image_id: str) -> None:
             err(
@@ -518,7 +617,13 @@ def decide(status: MemberStatus) -> CommandFn:
             # Nothing was decided because the login failed: end as `list` would, so scripts
             # see the same exit code for "log in again" whatever the command.
             raise login
-        if failed and len(image_ids) > 1:
+        if lost and not lost[0].closed_pipe:
+            err(
+                f"{sum(1 for d in decisions if d.ok)} of {len(image_ids)} {status.done}, "
+                f"{len(failed)} failed; standard output could not be written "
+                f"({lost[0].reason})"
+            )
+        elif failed and len(image_ids) > 1:
             err(f"{len(failed)} of {len(image_ids)} failed")
         vault_codes = {d.error.code for d in failed if d.error} & _VAULT_CODES
         if vault_codes and status is MemberStatus.ACCEPTED and vault_id:
@@ -527,7 +632,9 @@ def decide(status: MemberStatus) -> CommandFn:
                 "id of an existing CBR server-backup vault with enough capacity, in this "
                 "project and region"
             )
-        return 1 if failed else 0
+        if failed or (lost and not lost[0].closed_pipe):
+            return 1
+        return EXIT_CLOSED_PIPE if lost else 0
 
     return run
 

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from tui import __version__, logsetup
 from tui.cli import commands
-from tui.cli.commands import EXIT_PENDING, PROG, CliExit, err
+from tui.cli.commands import EXIT_CLOSED_PIPE, EXIT_PENDING, PROG, CliExit, StdoutFailed, err
 from tui.cli.output import DEFAULT_LIST, FORMATS, column_names
 from tui.cloud.errors import ApiError
 from tui.cloud.session import PasswordRequired
@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "Credentials come from the config file (or one of its profiles, or a clouds.yaml "
             "cloud) and the OS_* variables, which win. Exit codes: 0 ok, 1 the cloud refused "
-            "or failed, 2 usage or configuration error, 3 list --exit-code found pending shares."
+            "or failed or the output could not be written, 2 usage or configuration error, "
+            "3 list --exit-code found pending shares, 141 the output's reader left (| head)."
         ),
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -355,13 +356,19 @@ def main(argv: list[str] | None = None) -> int:
         log.debug("failed: %r", error)
         err(safe_text(error.summary))  # the cloud's words: one line, inert
         return 1
+    except StdoutFailed as failure:
+        if failure.closed_pipe:
+            # `imshare list | head -1`: the reader left; say nothing, as Unix tools do.
+            return EXIT_CLOSED_PIPE
+        err(f"cannot write to standard output: {failure.reason}")
+        return 1
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # `imshare list | head`: the reader left; say nothing more.
+        # A closed pipe that surfaced outside ``out()``: the reader left all the same.
         _silence_stdout()
-        return 1
+        return EXIT_CLOSED_PIPE
 
 
 def _silence_stdout() -> None:
