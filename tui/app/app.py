@@ -373,13 +373,35 @@ class ImshareApp(ReportsWorkerFailures, App[int]):
 
     @work(exclusive=True, group="quit", exit_on_error=False, description="Quitting")
     async def _confirm_quit(self, running: int) -> None:
+        screen = ConfirmScreen(self._quit_question(running))
+        main = self._main_screen()
+
+        def follow() -> None:
+            # The decisions may end while the user reads: the question must not go on
+            # saying they are running.
+            if screen.is_attached:
+                screen.set_question(self._quit_question(main.decisions_running() if main else 0))
+
+        timer = self.set_interval(0.25, follow)
+        try:
+            answer = await self.push_screen_wait(screen)
+        finally:
+            timer.stop()
+        if answer:
+            self._finish_and_exit()
+
+    @staticmethod
+    def _quit_question(running: int) -> str:
+        if not running:
+            return (
+                "The decisions have finished — quit?\n\n"
+                "The table shows where each one ended; @ lists every outcome of this run."
+            )
         noun = "decision is" if running == 1 else "decisions are"
-        question = (
+        return (
             f"{running} {noun} still running — quit anyway?\n\nWhat was sent finishes first, "
             "and the outcome of each is printed when imshare has quit."
         )
-        if await self.push_screen_wait(ConfirmScreen(question)):
-            self._finish_and_exit()
 
     @work(exclusive=True, group="exit", exit_on_error=False, description="Finishing")
     async def _finish_and_exit(self) -> None:
