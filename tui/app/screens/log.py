@@ -6,9 +6,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Label, RichLog
+from textual.widgets import Label, RichLog
 
 from tui.app.message_log import Level, LogEntry, MessageLog
+from tui.app.widgets.footer import Footer
 from tui.formatting import safe_text
 
 _STYLES = {
