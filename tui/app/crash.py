@@ -32,8 +32,6 @@ from types import CodeType
 
 from tui import __version__, files, logsetup
 
-CRASH_LOG_NAME = "crash.log"
-
 #: Errors after which the process is not worth keeping, wherever they were raised.
 FATAL_TYPES: tuple[type[BaseException], ...] = (MemoryError, SystemError)
 
@@ -69,10 +67,6 @@ def redact_text(text: str) -> str:
     return logsetup.redact(_PASSWORD_FIELD.sub(lambda m: m.group(1) + logsetup.REDACTED, text))
 
 
-def crash_log_file() -> Path:
-    return files.config_dir() / CRASH_LOG_NAME
-
-
 def write_report(
     error: BaseException, *, secrets: Iterable[str] = (), crash_log: Path | None = None
 ) -> Path:
@@ -95,7 +89,7 @@ def write_report(
         handler.handle(record)
         handler.flush()
         return handler.path
-    path = crash_log or crash_log_file()
+    path = crash_log or files.crash_log_file()
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     text = f"imshare {__version__} crashed at {stamp} ({kind})\n\n{details}"
     files.write_private(path, text.encode("utf-8", "replace"))
@@ -111,6 +105,6 @@ def report_line(
         path = write_report(error, secrets=secrets, crash_log=crash_log)
     except OSError as problem:
         reason = problem.strerror or type(problem).__name__
-        where = problem.filename or crash_log or crash_log_file()
+        where = problem.filename or crash_log or files.crash_log_file()
         return f"imshare: crashed ({kind}); no details written: cannot write {where}: {reason}"
     return f"imshare: crashed ({kind}); details in {path}"

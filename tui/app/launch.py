@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the TUI until the user quits; returns the process exit code."""
     # Where a crash's details go without --debug: the user's own directory, also with --demo
     # (whose directory is removed at exit).
-    crash_log = crash.crash_log_file()
+    crash_log = files.crash_log_file()
     demo_dirs: list[Path] = []
     try:
         code, crashed = _run(args, crash_log, demo_dirs)

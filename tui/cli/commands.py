@@ -701,6 +701,7 @@ def locate(args: argparse.Namespace) -> int:
     out(f"config:      {config}")
     out(f"token cache: {files.token_cache_file()}")
     out(f"log file:    {files.log_file()}")
+    out(f"crash log:   {files.crash_log_file()}")
     try:
         found = clouds_yaml.read_files()
     except ConfigError as error:
