@@ -39,10 +39,17 @@ class UndoItem:
 
     @property
     def label(self) -> str:
-        """``name (id)`` in its project, for dialogs and stderr (callers sanitise)."""
-        name = self.entry.image_name or self.entry.image_id
-        where = self.entry.member_name or self.entry.member_id
-        return f"{name} ({self.entry.image_id}) in {where}" if where else f"{name}"
+        """``name (id) in project``, for stderr and the log (callers sanitise)."""
+        return self.named(ids=True, project=True)
+
+    def named(self, *, ids: bool, project: bool) -> str:
+        """The image's name, with its id and its project when asked for."""
+        entry = self.entry
+        text = entry.image_name or entry.image_id
+        if ids and entry.image_name:
+            text += f" ({entry.image_id})"
+        where = entry.member_name or entry.member_id
+        return f"{text} in {where}" if project and where else text
 
 
 @dataclass(slots=True)
@@ -62,10 +69,12 @@ class UndoPlan:
     def skipped(self) -> list[UndoItem]:
         return [item for item in self.items if item.skip]
 
-    def describe(self, limit: int = 0) -> list[str]:
+    def describe(self, limit: int = 0, *, ids: bool = True) -> list[str]:
         """Lines naming every image with its target status, then those left alone and why
-        (``limit``: at most this many of each, then "… and N more")."""
+        (``limit``: at most this many of each, then "… and N more"; the project is named
+        when the operation spans several)."""
         lines = [f"Undo {self.operation} ({self.how}, {_when(self.time)}):"]
+        projects = len({item.entry.member_id for item in self.items}) > 1
 
         def some(items: list[UndoItem]) -> list[UndoItem]:
             return items[:limit] if limit else items
@@ -73,13 +82,14 @@ class UndoPlan:
         todo, skipped = self.todo, self.skipped
         for item in some(todo):
             assert item.target is not None
-            lines.append(f"  {item.label}: {item.entry.after} → {item.target.value}")
+            name = item.named(ids=ids, project=projects)
+            lines.append(f"  {name}: {item.entry.after} → {item.target.value}")
         if limit and len(todo) > limit:
             lines.append(f"  … and {len(todo) - limit} more")
         if skipped:
             lines.append("Not touched:")
             for item in some(skipped):
-                lines.append(f"  {item.label}: {item.skip}")
+                lines.append(f"  {item.named(ids=ids, project=projects)}: {item.skip}")
             if limit and len(skipped) > limit:
                 lines.append(f"  … and {len(skipped) - limit} more")
         return lines

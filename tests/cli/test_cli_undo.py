@@ -60,8 +60,8 @@ def test_changed_failed_and_foreign_entries_are_left_alone_and_named(
     assert main(["undo", "--yes"]) == 0
     out, err = out_err(capsys)
     assert cloud_env.member_status(changed) == "rejected"
-    assert f"{changed}) in" in err and "it is rejected now, not accepted: changed since" in err
-    assert f"{gone}) in" in err and "its decision failed" in err
+    assert f"({changed}): it is rejected now, not accepted: changed since" in err
+    assert f"  {gone}: its decision failed" in err  # unshared before the listing: no name
     for image_id in ids[2:]:
         assert cloud_env.member_status(image_id) == "pending"
         assert f"pending {image_id}" in out

@@ -844,7 +844,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             (plan,) = await undo.plan(operations, sessions)
         finally:
             self.query_one(ContextBar).set_activity("")
-        text = "\n".join(plan.describe(limit=8))
+        text = "\n".join(plan.describe(limit=8, ids=False))
         if not plan.todo:
             self.app.push_screen(SummaryScreen("Nothing to undo", [(text, None)]))
             return
@@ -893,7 +893,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
                 self.store.apply_decision(decision)
             label = item.label if item is not None else decision.image_id
             if decision.ok:
-                self.message_log.add(Level.DONE, f"undo: {decision.status.value} {label}")
+                self.message_log.add(Level.DONE, f"undo: {decision.status.done} {label}")
             else:
                 reason = undo.explain(decision)
                 self.message_log.add(Level.ERROR, f"undo: could not set back {label}: {reason}")
