@@ -17,6 +17,7 @@ from typing import Any
 
 from tui.cli.main import main
 from tui.democloud.faults import Faults
+from tui.formatting import cell_width
 from tui.journal import Journal, entries
 
 
@@ -142,7 +143,7 @@ def test_history_skips_corrupt_lines_names_them_and_shows_journal_text_safely(
         "how": "cli accept",
         "member_id": "p1",
         "image_id": "img-1",
-        "image_name": "evil\x1b]0;owned\x07name",
+        "image_name": "evil\x1b]0;owned\x07name\nfake row",
         "before": "pending",
         "after": "accepted",
     }
@@ -158,10 +159,13 @@ def test_history_skips_corrupt_lines_names_them_and_shows_journal_text_safely(
     assert main(["history"]) == 0
     out, err = out_err(capsys)
     assert "\x1b" not in out and "\x07" not in out
-    assert "evil�]0;owned�name" in out
+    assert "evil�]0;owned�name fake row" in out  # one entry, one line
     assert err.count("warning") == 1 and "line 2" in err and "line 4" in err
-    body = out.splitlines()[1:]
+    header, *body = out.splitlines()
     assert len(body) == 2 and "img-1" in body[0] and "done" in body[0]
+    # Measured as shown: the id column starts where its header does, after the hostile name.
+    column = cell_width(header[: header.index("ID ")])
+    assert cell_width(body[0][: body[0].index("img-1")]) == column
     assert "img-2" in body[1] and "unknown" in body[1]  # an intent without an outcome
     assert main(["history", "-f", "json", "--operation", "op-1"]) == 0
     (item,) = json.loads(out_err(capsys)[0])
