@@ -70,10 +70,19 @@ async def test_an_unwritable_journal_is_said_once_and_the_decision_still_made(
         await pilot.press("y")
         await wait_for(pilot, lambda: all(cloud.member_status(i) == "accepted" for i in ids))
         await wait_for(pilot, lambda: not main.store.deciding)
+        # A second key press misses the journal too: in the log, without a second toast.
+        await pilot.press("2")
+        other = next(i for i in cloud.shared_image_ids("accepted") if i not in ids)
+        main.query_one("#table").move_to([image.id for image in main.store.visible()].index(other))
+        await pilot.press("p")
+        await wait_for(pilot, lambda: cloud.member_status(other) == "pending")
+        await wait_for(pilot, lambda: not main.store.deciding)
         toasts = [n for n in app._notifications if n.title == "Decision journal"]
         assert len(toasts) == 1
         assert "cannot write the journal" in toasts[0].message
         assert str(config_dir / "journal.jsonl") in toasts[0].message
+        logged = [e.text for e in main.message_log if "cannot write the journal" in e.text]
+        assert len(logged) == 2
 
 
 async def test_the_message_log_says_where_the_journal_is(

@@ -109,6 +109,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         self.store = store
         #: Where every decision of this screen is recorded (``imshare history`` reads it).
         self.journal = journal or Journal()
+        self._journal_toasted = False
         #: All projects: the inbox whose scopes this screen lists and decides in (else None).
         self.inbox = inbox
         store.reset(by_project=inbox is not None)
@@ -923,10 +924,19 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             )
 
     def _journal_trouble(self, problem: str) -> None:
-        """The journal could not be written: said loudly, once per operation; the decision
-        goes on (see :mod:`tui.journaled`)."""
-        self.message_log.add(Level.WARNING, problem)
-        self.notify(problem, title="Decision journal", severity="warning", markup=False, timeout=10)
+        """The journal could not be written: the decision goes on (see :mod:`tui.journaled`).
+        Each operation it misses is in the log; the toast (logged too) comes once a run."""
+        if self._journal_toasted:
+            self.message_log.add(Level.WARNING, problem)
+        else:
+            self._journal_toasted = True
+            self.notify(
+                f"{problem} (every later one is in the log: @)",
+                title="Decision journal",
+                severity="warning",
+                markup=False,
+                timeout=10,
+            )
 
     def _names(self, images: list[SharedImage], limit: int = 8) -> str:
         """The images a confirmation names (with their project, when there are many)."""
