@@ -178,9 +178,17 @@ async def test_an_error_body_a_real_server_cannot_send_is_one_safe_line(
 ):
     """A hostile error code with a line break in it: still one stderr line per image, inert."""
     body = {"error": {"code": "IMG.\x1b]2;pwned\x07\nfake: line", "message": f"no {HOSTILE}"}}
-    cloud = mock_cloud(lambda request: httpx.Response(400, json=body))
+    cloud = mock_cloud(
+        lambda request: (
+            httpx.Response(400, json=body)
+            if request.method == "PUT"
+            else httpx.Response(200, json={"images": []})
+        )  # the listing before, for the journal
+    )
     session = make_session(cloud.settings(), transport=cloud.transport)
-    args = argparse.Namespace(image_ids=["img-1"], vault_id="", concurrency=1, batch=False)
+    args = argparse.Namespace(
+        command="accept", image_ids=["img-1"], vault_id="", concurrency=1, batch=False
+    )
     context = commands.Context(args=args, loaded=None, cache=None)  # type: ignore[arg-type]
     assert await commands.decide(MemberStatus.ACCEPTED)(session, context) == 1
     err = capsys.readouterr().err

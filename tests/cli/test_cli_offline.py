@@ -38,7 +38,7 @@ def test_locate_prints_labelled_paths(config_dir, capsys):
         f"log file:    {config_dir / 'imshare.log'}",
         f"crash log:   {config_dir / 'crash.log'}",
     ]
-    assert out[4].startswith("clouds.yaml: ")
+    assert out[5].startswith("clouds.yaml: ")
 
 
 def test_locate_names_the_clouds_yaml_in_use(tmp_path, monkeypatch, capsys):

@@ -57,6 +57,7 @@ from tui.cloud.models import Token
 from tui.cloud.session import CloudSession
 from tui.cloud.token_cache import TokenCache
 from tui.formatting import safe_text
+from tui.journal import Journal
 from tui.settings import clouds_yaml, config_file, sources
 from tui.settings.model import ConfigError, Settings
 
@@ -161,6 +162,8 @@ class ImshareApp(ReportsWorkerFailures, App[int]):
         self.store = ImageStore()
         #: Everything this run said (``@``): toasts, failures, decisions with their outcome.
         self.message_log = MessageLog()
+        #: The decision journal (``IMSHARE_CONFIG_DIR`` moves it; ``--demo`` has its own).
+        self.journal = Journal()
         #: Lines for stderr once the terminal is given back: the outcome of every decision
         #: that was still running when the user quit (or the terminal went away).
         self.exit_report: list[str] = []
@@ -256,6 +259,7 @@ class ImshareApp(ReportsWorkerFailures, App[int]):
                 load_at_start=usable,
                 message_log=self.message_log,
                 inbox=self._new_inbox() if self.all_projects else None,
+                journal=self.journal,
             )
         )
         if settings.problems():
@@ -413,7 +417,7 @@ class ImshareApp(ReportsWorkerFailures, App[int]):
 
     def action_show_log(self) -> None:
         if not isinstance(self.screen, LogScreen):
-            self.push_screen(LogScreen(self.message_log))
+            self.push_screen(LogScreen(self.message_log, journal_path=self.journal.path))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -16,6 +16,7 @@ from textual.worker import Worker, WorkerState
 from tui.app.crash import survivable
 from tui.cloud.errors import ApiError
 from tui.cloud.models import Decision, Member, MemberStatus, SharedImage, Token
+from tui.undo import UndoPlan
 
 
 @dataclass
@@ -85,6 +86,15 @@ class DecisionFinished(Message):
     status: MemberStatus
     images: tuple[SharedImage, ...]
     decisions: tuple[Decision, ...]
+
+
+@dataclass
+class UndoFinished(Message):
+    """An undo (``z``) ended: the plan it ran and every outcome the cloud gave."""
+
+    plan: UndoPlan
+    decisions: tuple[Decision, ...]
+    operation: str
 
 
 @dataclass

@@ -33,7 +33,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui import files, logsetup
+from tui import files, journal, journaled, logsetup
 from tui.cli.output import (
     Row,
     UnknownColumn,
@@ -60,6 +60,9 @@ EXIT_CLOSED_PIPE = 141
 #: Wrong passwords typed at the terminal before a command gives up, as sudo does.
 PASSWORD_TRIES = 3
 _VAULT_CODES = {"IMG.0182", "IMG.0184", "IMG.0188", "IMG.0193"}
+#: At most this long (and a quarter of what --timeout leaves) is spent listing the shares
+#: before a decision, to record each image's status before in the journal.
+LISTING_FOR_JOURNAL = 15.0
 #: Member records read at once when ``list`` shows Shared At or Decided At.
 MEMBER_CONCURRENCY = 8
 
@@ -527,6 +530,18 @@ class InOrder:
         self._next = len(self._ids)
 
 
+def journal_warning() -> journaled.Warn:
+    """How the CLI says that the journal could not be written: one stderr line per problem."""
+    said: set[str] = set()
+
+    def warn(problem: str) -> None:
+        if problem not in said:
+            said.add(problem)
+            err(f"warning: {problem}")
+
+    return warn
+
+
 def _needs_vault(decision: Decision, vault_id: str) -> bool:
     error = decision.error
     return (
@@ -596,15 +611,24 @@ def decide(status: MemberStatus) -> CommandFn:
             # Stop waiting for a batch job in time to read its images back before the end.
             left = context.deadline - asyncio.get_running_loop().time()
             session.batch_timeout = max(1.0, min(session.batch_timeout, left - 10))
+        warn = journal_warning()
+        within = LISTING_FOR_JOURNAL
+        if context.deadline is not None:
+            left = context.deadline - asyncio.get_running_loop().time()
+            within = max(0.1, min(within, left / 4))
+        subjects = await journaled.subjects_from_listing(session, image_ids, warn, within=within)
         try:
-            decisions = await session.set_status_many(
-                image_ids,
+            recorded = await journaled.decide(
+                [(session, subjects)],
                 status,
+                how=f"cli {getattr(args, 'command', None) or status.value}",
+                warn=warn,
                 vault_id=vault_id,
                 concurrency=args.concurrency,
                 on_progress=in_order.add,
                 use_batch=None if getattr(args, "batch", True) else False,
             )
+            decisions = recorded.decisions
         except asyncio.CancelledError:
             # The deadline passed: what was sent may still be applied. Say so, per image.
             in_order.rest(unknown)
@@ -702,6 +726,7 @@ def locate(args: argparse.Namespace) -> int:
     out(f"token cache: {files.token_cache_file()}")
     out(f"log file:    {files.log_file()}")
     out(f"crash log:   {files.crash_log_file()}")
+    out(f"journal:     {journal.journal_file()}")
     try:
         found = clouds_yaml.read_files()
     except ConfigError as error:

@@ -223,6 +223,46 @@ def build_parser() -> argparse.ArgumentParser:
                 help="one request per image even where the cloud offers OTC's batch API",
             )
 
+    sub = command(
+        "history",
+        "show the decision journal: every accept, reject and reset imshare sent, newest last",
+    )
+    sub.add_argument("--image", metavar="ID", help="only this image")
+    sub.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only decisions since an age (30m, 24h, 7d, 2w) or a date (2026-12-01, UTC)",
+    )
+    sub.add_argument("--operation", metavar="OPID", help="only this operation")
+    sub.add_argument(
+        "-f", "--format", choices=FORMATS, default="table", help="output format (default: table)"
+    )
+    sub.add_argument("--json", action="store_true", help="same as -f json (every field)")
+    sub.add_argument("--wide", action="store_true", help="never cut the table to the terminal")
+    sub.add_argument(
+        "--max-width", type=_non_negative_int, metavar="N", help="cut the table to N columns"
+    )
+
+    sub = command(
+        "undo",
+        "set the images of your last decision(s) back to the status they had (from the journal)",
+    )
+    sub.add_argument(
+        "--last",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="undo your last N operations, newest first (default 1)",
+    )
+    sub.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
+    sub.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="requests in flight at once (default 8)",
+    )
+
     command("login", "log in now (asks for the password if none is configured)")
     command("logout", "forget the cached token")
     command("locate", "print where the config, token cache and log file live")
@@ -308,6 +348,10 @@ def _run_demo_server(extra: list[str]) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "locate":
         return commands.locate(args)
+    if args.command == "history":
+        from tui.cli import history
+
+        return history.run(args, commands.out, commands.err, max_width=commands.table_width(args))
     if args.command == "serve":
         from tui.app import serve
 
@@ -315,6 +359,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     context = commands.load_context(args)
     if args.command == "logout":
         return commands.logout(context)
+    if args.command == "undo":
+        from tui.cli import undo
+
+        return commands.with_session(context, undo.run)
     return commands.with_session(context, commands.COMMANDS[args.command])
 
 
