@@ -162,6 +162,10 @@ async def test_a_failing_project_is_shown_failed_and_the_others_list(multi, make
         row_key = f"{victim.id}@{victim.region}"
         cells = [str(c) for c in grid.get_row(row_key)]
         assert "failed" in cells and "?" in cells
+        # The headline's sum is a lower bound too, and says why.
+        listed = sum(1 for _p, _i, s in _expected(multi, without=victim.id) if s == "pending")
+        assert f"Pending {listed}+? in " in screen_text(app)
+        assert "(1 could not be listed)" in screen_text(app)
 
 
 async def test_the_project_list_counts_and_filters_the_table(multi, make_app) -> None:
