@@ -302,3 +302,26 @@ async def test_ctrl_r_reads_rules_toml_again(cloud: Any, make_app: Any, config_d
         assert main.store.rule_of(first) is None
         said = [entry.text for entry in app.message_log]
         assert any("rule #1 ('broken'): has no match term" in s for s in said)
+
+
+async def test_a_corrupt_owners_file_is_said_and_never_overwritten(
+    cloud: Any, make_app: Any, config_dir: Path
+) -> None:
+    config_dir.mkdir(parents=True, exist_ok=True)
+    path = config_dir / "owners.toml"
+    path.write_text('[owners."abc"\nname = "half', encoding="utf-8")
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        assert sorted(visible_ids(app)) == sorted(cloud.shared_image_ids("pending"))
+        said = [entry.text for entry in app.message_log]
+        assert any(str(path) in s and "not valid TOML" in s for s in said)
+        await pilot.press("o")
+        dialog = await wait_screen(pilot, OwnerScreen)
+        dialog.query_one("#value", Input).value = "Platform team"
+        await pilot.click("#ok")
+        await wait_for(pilot, lambda: app.screen is main)
+        await pilot.pause()
+        said = [entry.text for entry in app.message_log]
+        assert any(s.startswith("Owner not saved") and "not valid TOML" in s for s in said)
+        assert path.read_text(encoding="utf-8") == '[owners."abc"\nname = "half'
