@@ -265,3 +265,25 @@ def test_apply_says_which_decisions_failed_and_exits_1(make_cloud, config_dir, m
         assert f"{image_id} ({name}): rule '{name}': " in err
         assert cloud.member_status(image_id) == "pending"
     assert f"{len(whole)} of {len(whole)} decisions failed" in err
+
+
+def test_apply_all_projects_names_a_project_it_cannot_list(
+    make_cloud, config_dir, monkeypatch, capsys
+):
+    cloud = make_cloud(images=40, seed=5, projects=3)
+    for name, value in cloud.credentials.items():
+        monkeypatch.setenv(name, value)
+    first, _second, broken = cloud.user_projects()
+    cloud.fail_project(broken.id, 503, "maintenance")
+    write_rules(config_dir, [{"name": "all", "image": "*", "action": "reject"}])
+    wanted = sorted(cloud.shared_image_ids("pending", project=first.id))
+    kept = {i: cloud.member_status(i, project=broken.id)
+            for i in cloud.shared_image_ids(project=broken.id)}  # fmt: skip
+    out, err = run(capsys, "apply", "--all-projects", "-f", "json", code=1)
+    planned = json.loads(out)
+    assert {p["member_name"] for p in planned} <= {first.name, _second.name}
+    assert set(wanted) <= {p["image_id"] for p in planned}
+    assert f"could not list {broken.name}" in err and "not in this run" in err
+    run(capsys, "apply", "--all-projects", "--yes", "--force", code=1)
+    assert all(cloud.member_status(i, project=first.id) == "rejected" for i in wanted)
+    assert {i: cloud.member_status(i, project=broken.id) for i in kept} == kept
