@@ -48,6 +48,7 @@ from tui.cloud.session import AskPassword, CloudSession
 from tui.cloud.token_cache import TokenCache
 from tui.filter_language import Filter, compile_filter
 from tui.formatting import countdown, safe_text
+from tui.settings import owners
 from tui.settings.model import ConfigError, Settings
 from tui.settings.sources import LoadedConfig, load
 
@@ -295,6 +296,15 @@ def with_session(context: Context, body: CommandFn) -> int:
 # ----------------------------------------------------------------------------- commands
 
 
+def owner_book() -> owners.OwnerBook:
+    """owners.toml's names for the output and the filter; a file that cannot be read is a
+    warning on stderr and no names, never a failed command."""
+    book, problem = owners.load_or_empty()
+    if problem:
+        err(f"warning: {problem}")
+    return book
+
+
 def _statuses(choice: str) -> tuple[MemberStatus, ...]:
     return ALL_STATUSES if choice == "all" else (MemberStatus(choice),)
 
@@ -396,12 +406,13 @@ async def list_shares(session: CloudSession, context: Context) -> int:
         if len(listing.failed) == len(statuses):
             raise next(iter(listing.failed.values()))  # nothing listed at all: one plain error
         listed, failed = listing.images, listing.failed
-    images = _sorted(wanted.select(listed))
-    rows = [Row(image) for image in images]
+    book = owner_book()
+    images = _sorted(wanted.select(listed, owner_names=book.name_of))
+    rows = [Row(image, owners=book) for image in images]
     member_failures: dict[str, ApiError] = {}
     if images and needs_members(args.columns) and not (fmt == "json" and not args.columns):
         members, member_failures = await read_members(session, images)
-        rows = [Row(image, members.get(image.id)) for image in images]
+        rows = [Row(image, members.get(image.id), book) for image in images]
     if images or fmt in ("json", "csv"):
         width = table_width(args) if fmt == "table" else 0
         out(render_list(rows, fmt, args.columns, max_width=width))
@@ -498,7 +509,7 @@ async def show(session: CloudSession, context: Context) -> int:
         image, member = await _image_by_name(session, wanted)
     if member is not None:
         image = image.with_status(member.status)
-    out(render_show(Row(image, member), fmt, args.columns))
+    out(render_show(Row(image, member, owner_book()), fmt, args.columns))
     return 0
 
 
@@ -737,6 +748,8 @@ def locate(args: argparse.Namespace) -> int:
             out(f"secure.yaml: {found.secure_path}")
         for warning in found.warnings:
             err(f"warning: {warning}")
+    out(f"owners:      {owners.owners_file()}")
+    out(f"rules:       {files.config_dir() / 'rules.toml'}")
     return 0
 
 
