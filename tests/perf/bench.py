@@ -256,6 +256,49 @@ def measure_app(server: DemoServer, workdir: Path, runs: int, *, interact: bool)
     return result
 
 
+QUICK_COMMANDS = (("--version",), ("--help",), ("locate",))
+STARTUP_LIMIT = 3.0
+
+
+def _child_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure_startup(workdir: Path, runs: int) -> dict[str, Any]:
+    """``imshare --version``, ``--help`` and ``locate`` against ``python -c pass``: wall and CPU
+    time of each process (spawn to exit), the commands interleaved so that load hits all alike."""
+    floor_command = [sys.executable, "-c", "pass"]
+    commands = {" ".join(args): [*_imshare_command(), *args] for args in QUICK_COMMANDS}
+    wall: dict[str, list[float]] = {name: [] for name in ("python -c pass", *commands)}
+    cpu: dict[str, list[float]] = {name: [] for name in wall}
+    with _config_dir(workdir, "startup") as config:
+        env = {**_base_env(), "IMSHARE_CONFIG_DIR": str(config)}
+        everything = {"python -c pass": floor_command, **commands}
+        for _ in range(1):  # warm the page cache and the .pyc files
+            for command in everything.values():
+                _run(command, env)
+        for _ in range(max(runs, 5) * 2):
+            for name, command in everything.items():
+                before = _child_cpu()
+                elapsed, _ = _run(command, env)
+                wall[name].append(elapsed)
+                cpu[name].append(_child_cpu() - before)
+    result: dict[str, Any] = {}
+    floor = _median(wall["python -c pass"])
+    for name in wall:
+        result[name] = {
+            "median": _median(wall[name]),
+            "best": min(wall[name]),
+            "cpu_median": _median(cpu[name]),
+            "ratio": _median(wall[name]) / floor,
+            "samples": wall[name],
+        }
+    return result
+
+
 def measure_bulk(workdir: Path, concurrencies: list[int]) -> dict[str, Any]:
     """Accept 200 pending images at 50 ms latency through the app's own session call."""
     sys.path.insert(0, str(REPO))
@@ -388,6 +431,27 @@ def _checks(data: dict[str, Any]) -> list[dict[str, Any]]:
                     "<= 16 ms" if n == 10000 else "(growth)",
                     cp95 <= 0.016 if n == 10000 else None,
                 )
+    startup = data.get("startup")
+    if startup:
+        floor = startup["python -c pass"]
+        add("python -c pass (yardstick)", floor["median"], "(yardstick)", None)
+        for name, figure in startup.items():
+            if name == "python -c pass":
+                continue
+            add(
+                f"imshare {name} (cpu {figure['cpu_median'] * 1000:.0f} ms)",
+                figure["median"],
+                "(info)",
+                None,
+            )
+            ratio = figure["ratio"]
+            add(
+                f"imshare {name} / python -c pass",
+                ratio,
+                f"<= {STARTUP_LIMIT:g}x",
+                ratio <= STARTUP_LIMIT,
+                "x",
+            )
     bulk = data.get("bulk")
     if bulk:
         app = bulk["runs"]["app"]
@@ -478,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write JSON")
     parser.add_argument("--osc", type=Path, default=None, help="path to `openstack`")
     parser.add_argument("--osc-max", type=int, default=1000, help="largest N for openstack")
-    parser.add_argument("--skip", default="", help="comma list of: cli,osc,app,bulk")
+    parser.add_argument("--skip", default="", help="comma list of: startup,cli,osc,app,bulk,wire")
     args = parser.parse_args(argv)
 
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -505,6 +569,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     workdir = Path(tempfile.mkdtemp(prefix="imshare-bench-"))
     try:
+        if "startup" not in skip:
+            _log("== start-up: --version, --help, locate vs python -c pass")
+            data["startup"] = measure_startup(workdir, runs)
         for n in sizes:
             _log(f"== {n:,} shared images")
             size: dict[str, Any] = {}
