@@ -28,6 +28,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -299,6 +300,96 @@ def measure_startup(workdir: Path, runs: int) -> dict[str, Any]:
     return result
 
 
+WIRE_SIZES = ((120, 36), (80, 24), (200, 50))
+WIRE_CURSOR_LIMIT = 3 * 1024
+WIRE_FILTER_LIMIT = 4 * 1024
+WIRE_WORD = "ubuntu"
+
+
+class _Tmux:
+    """The app in a real terminal: a tmux server of its own, everything the app writes to its
+    pane appended to a file (``pipe-pane``), keys sent with ``send-keys``."""
+
+    def __init__(self, workdir: Path, width: int, height: int, command: list[str], env: dict):
+        self.socket = f"imshare-bench-{os.getpid()}-{width}x{height}"
+        self.out = workdir / f"wire-{width}x{height}.bytes"
+        self.out.write_bytes(b"")
+        shell = " ".join(shlex.quote(part) for part in command)
+        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        self._tmux("-f", "/dev/null", "new-session", "-d", "-s", "bench", "-x", str(width),
+                   "-y", str(height), f"env {exports} {shell}")  # fmt: skip
+        self._tmux("set-option", "-g", "status", "off")
+        self._tmux("pipe-pane", "-t", "bench", "-o", f"cat >> {shlex.quote(str(self.out))}")
+
+    def _tmux(self, *args: str) -> None:
+        subprocess.run(["tmux", "-L", self.socket, *args], check=True, capture_output=True)
+
+    def written(self) -> int:
+        return self.out.stat().st_size
+
+    def settle(self, quiet: float, limit: float = 120.0) -> int:
+        """Bytes written so far, once nothing was written for ``quiet`` seconds."""
+        deadline = time.monotonic() + limit
+        last, since = self.written(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            now = self.written()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return now
+        return self.written()
+
+    def key(self, key: str, quiet: float) -> int:
+        """Bytes the app wrote for one key (it has gone quiet before and after)."""
+        before = self.settle(quiet)
+        self._tmux("send-keys", "-t", "bench", key)
+        return self.settle(quiet) - before
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], check=False, capture_output=True)
+
+
+def measure_wire(workdir: Path, images: int) -> dict[str, Any]:
+    """Bytes ``imshare --demo`` writes to a real terminal (tmux) per cursor move, per filter
+    keystroke and in 3 idle seconds, at three terminal sizes."""
+    if shutil.which("tmux") is None:
+        return {"note": "skipped: tmux not found"}
+    result: dict[str, Any] = {"images": images}
+    for width, height in WIRE_SIZES:
+        with _config_dir(workdir, "wire") as config:
+            env = {"IMSHARE_CONFIG_DIR": str(config), "COLORTERM": "truecolor"}
+            command = [*_imshare_command(), "--demo", "--demo-images", str(images)]
+            term = _Tmux(workdir, width, height, command, env)
+            try:
+                startup = term.settle(2.0, limit=300)
+                # The first move loads a share record and may grow the detail pane once.
+                term.key("Down", 0.6)
+                cursor = [term.key("Down", 0.6) for _ in range(8)]
+                cursor += [term.key("Up", 0.6) for _ in range(2)]
+                before = term.settle(0.6)
+                time.sleep(3.0)
+                idle = term.written() - before
+                # The field's cursor blinks every 0.5 s, restarted by each key: 0.3 s of quiet
+                # ends a keystroke before its first blink.
+                term.key("/", 0.3)
+                keys = [*WIRE_WORD, *["BSpace"] * len(WIRE_WORD)]
+                filtering = [term.key(key, 0.3) for key in keys]
+            finally:
+                term.close()
+        result[f"{width}x{height}"] = {
+            "startup": startup,
+            "cursor": cursor,
+            "cursor_median": _median([float(c) for c in cursor]),
+            "cursor_max": max(cursor),
+            "idle_3s": idle,
+            "filter": filtering,
+            "filter_median": _median([float(f) for f in filtering]),
+            "filter_max": max(filtering),
+        }
+    return result
+
+
 def measure_bulk(workdir: Path, concurrencies: list[int]) -> dict[str, Any]:
     """Accept 200 pending images at 50 ms latency through the app's own session call."""
     sys.path.insert(0, str(REPO))
@@ -431,6 +522,46 @@ def _checks(data: dict[str, Any]) -> list[dict[str, Any]]:
                     "<= 16 ms" if n == 10000 else "(growth)",
                     cp95 <= 0.016 if n == 10000 else None,
                 )
+    wire = data.get("wire")
+    if wire and "note" not in wire:
+        for name, figures in wire.items():
+            if name == "images":
+                continue
+            main = name == "120x36"
+            cursor, filtering = figures["cursor_median"], figures["filter_median"]
+            add(
+                f"wire {name}, {wire['images']:,} shares: cursor move median "
+                f"(max {figures['cursor_max'] / 1024:.1f} KB)",
+                cursor / 1024,
+                "<= 3 KB" if main else "(info)",
+                cursor <= WIRE_CURSOR_LIMIT if main else None,
+                "KB",
+            )
+            add(
+                f"wire {name}: filter keystroke median (max {figures['filter_max'] / 1024:.1f} KB)",
+                filtering / 1024,
+                "<= 4 KB" if main else "(info)",
+                filtering <= WIRE_FILTER_LIMIT if main else None,
+                "KB",
+            )
+            if main:
+                worst = figures["filter_max"]
+                add(
+                    f"wire {name}: filter keystroke max (the rows on screen all change)",
+                    worst / 1024,
+                    "<= 4 KB",
+                    worst <= WIRE_FILTER_LIMIT,
+                    "KB",
+                )
+            add(
+                f"wire {name}: idle 3 s",
+                figures["idle_3s"] / 1024,
+                "0 KB",
+                not figures["idle_3s"],
+                "KB",
+            )
+    elif wire:
+        add("wire", None, wire["note"], None, "KB")
     startup = data.get("startup")
     if startup:
         floor = startup["python -c pass"]
@@ -509,6 +640,8 @@ def _format_value(row: dict[str, Any]) -> str:
         return f"{value * 1000:.1f} ms" if value < 0.1 else f"{value:.2f} s"
     if row["unit"] == "MB":
         return f"{value:.0f} MB"
+    if row["unit"] == "KB":
+        return f"{value:.1f} KB"
     return f"{value:.2f}x"
 
 
@@ -543,6 +676,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--osc", type=Path, default=None, help="path to `openstack`")
     parser.add_argument("--osc-max", type=int, default=1000, help="largest N for openstack")
     parser.add_argument("--skip", default="", help="comma list of: startup,cli,osc,app,bulk,wire")
+    parser.add_argument(
+        "--wire-images", type=int, default=10000, help="shares of the demo for the wire figures"
+    )
     args = parser.parse_args(argv)
 
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -572,6 +708,9 @@ def main(argv: list[str] | None = None) -> int:
         if "startup" not in skip:
             _log("== start-up: --version, --help, locate vs python -c pass")
             data["startup"] = measure_startup(workdir, runs)
+        if "wire" not in skip:
+            _log(f"== bytes on the wire (tmux), {args.wire_images:,} shares")
+            data["wire"] = measure_wire(workdir, args.wire_images)
         for n in sizes:
             _log(f"== {n:,} shared images")
             size: dict[str, Any] = {}
