@@ -173,6 +173,7 @@ def test_interval_below_the_minimum_is_a_usage_error(cloud_env, capsys, monkeypa
 
 def test_apply_decides_what_apply_lists_and_journals_it(cloud_env, config_dir, capsys):
     owner, _ids = owner_with_shares(cloud_env, 2)
+    run(capsys, "watch", "--once")  # every share seen: rules act on all pending ones, as apply
     write_rules(config_dir, [{"name": "trusted owner", "owner": owner, "action": "accept"}])
     out, _ = run(capsys, "apply", "-f", "json", code=3)
     planned = {(r["image_id"], r["rule"]) for r in json.loads(out) if r["action"] == "accept"}
@@ -180,6 +181,7 @@ def test_apply_decides_what_apply_lists_and_journals_it(cloud_env, config_dir, c
 
     out, _ = run(capsys, "watch", "--once", "--apply")
     said = events(out)
+    assert not [e for e in said if e["event"] == "new_share"]
     decided = [e for e in said if e["event"] == "decision"]
     assert {(e["image_id"], e["rule"]) for e in decided} == planned
     assert all(e["status"] == "accepted" and e["outcome"] == "done" for e in decided)
