@@ -147,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="reload every SECONDS (min 5) and announce new shares (default: off)",
     )
+    tui_options.add_argument(
+        "--notify",
+        choices=("off", "bell", "desktop"),
+        default=None,
+        help="on new shares also ring the bell, or send a desktop notification where the "
+        "terminal shows one (OSC 9/777); default: [ui] notify, else off",
+    )
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
