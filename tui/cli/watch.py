@@ -283,6 +283,7 @@ class Watcher:
             return Cycle()
         finally:
             self.cycle_task = None
+            self.context.flush_warnings()  # a token cache it could not write: said once
 
     async def _timed_cycle(self) -> Cycle:
         timeout = self.context.timeout
@@ -388,8 +389,8 @@ class Watcher:
                 "member_id": u.project.id,
                 "member_name": u.project.name,
                 "region": u.region or None,
-                "message": f"could not list this project: {safe_text(u.reason)}; its shares "
-                "are not in this cycle",
+                "message": f"could not list this project (its shares are not in this "
+                f"cycle): {safe_text(u.reason)}",
             }
             for u in found.failed
         ]
