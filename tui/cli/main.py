@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tui import __version__, logsetup
-from tui.cli import commands
+from tui.cli import commands, watch
 from tui.cli.commands import EXIT_CLOSED_PIPE, EXIT_PENDING, PROG, CliExit, StdoutFailed, err
 from tui.cli.output import DEFAULT_LIST, FORMATS, column_names
 from tui.cloud.errors import ApiError
@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
             "cloud) and the OS_* variables, which win. Exit codes: 0 ok, 1 the cloud refused "
             "or failed or the output could not be written, 2 usage or configuration error, "
             "3 list --exit-code found pending shares (apply: found something to do), 4 apply "
-            "would decide more than max_per_run, 141 the output's reader left (| head)."
+            "(or watch --once --apply) would decide more than max_per_run, 141 the output's "
+            "reader left (| head)."
         ),
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -145,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SECONDS",
         help="reload every SECONDS (min 5) and announce new shares (default: off)",
+    )
+    tui_options.add_argument(
+        "--notify",
+        choices=("off", "bell", "desktop"),
+        default=None,
+        help="on new shares also ring the bell, or send a desktop notification where the "
+        "terminal shows one (OSC 9/777); default: [ui] notify, else off",
     )
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -265,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _add_owner_and_rule_commands(command)
+    watch.add_arguments(command)
 
     command("login", "log in now (asks for the password if none is configured)")
     command("logout", "forget the cached token")
@@ -404,6 +413,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tui.cli.apply import apply
 
         return commands.with_session(context, apply)
+    if args.command == "watch":
+        return watch.run(context)
     if args.command == "logout":
         return commands.logout(context)
     if args.command == "undo":
