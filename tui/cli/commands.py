@@ -117,7 +117,7 @@ def load_context(args: argparse.Namespace) -> Context:
     return context
 
 
-def _require_usable(context: Context) -> None:
+def require_usable(context: Context) -> None:
     problems = context.settings.problems()
     if problems:
         lines = "\n".join(f"  - {problem}" for problem in problems)
@@ -172,7 +172,7 @@ CommandFn = Callable[[CloudSession, Context], Coroutine[Any, Any, int]]
 def with_session(context: Context, body: CommandFn) -> int:
     """Run ``body`` with a session for the context's settings, in a fresh event loop, within
     the command's deadline (``--timeout``); time spent typing a password does not count."""
-    _require_usable(context)
+    require_usable(context)
     timeout = context.timeout
 
     async def run() -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tui import __version__
+from tui.cli import watch_args
 from tui.cli.stdio import (
     EXIT_CLOSED_PIPE,
     EXIT_PENDING,
@@ -153,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
             "cloud) and the OS_* variables, which win. Exit codes: 0 ok, 1 the cloud refused "
             "or failed or the output could not be written, 2 usage or configuration error, "
             "3 list --exit-code found pending shares (apply: found something to do), 4 apply "
-            "would decide more than max_per_run, 141 the output's reader left (| head)."
+            "(or watch --once --apply) would decide more than max_per_run, 141 the output's "
+            "reader left (| head)."
         ),
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -195,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SECONDS",
         help="reload every SECONDS (min 5) and announce new shares (default: off)",
+    )
+    tui_options.add_argument(
+        "--notify",
+        choices=("off", "bell", "desktop"),
+        default=None,
+        help="on new shares also ring the bell, or send a desktop notification where the "
+        "terminal shows one (OSC 9/777); default: [ui] notify, else off",
     )
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -318,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _add_owner_and_rule_commands(command)
+    watch_args.add_arguments(command)
 
     command("login", "log in now (asks for the password if none is configured)")
     command("logout", "forget the cached token")
@@ -463,6 +473,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tui.cli.apply import apply
 
         return commands.with_session(context, apply)
+    if args.command == "watch":
+        from tui.cli import watch
+
+        return watch.run(context)
     if args.command == "logout":
         return commands.logout(context)
     if args.command == "undo":

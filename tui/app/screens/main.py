@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from rich.text import Text
@@ -101,6 +102,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         *,
         read_only: bool = False,
         refresh_seconds: float = 0.0,
+        announce: Callable[[str, str], None] | None = None,
         context_hint: str = "",
         load_at_start: bool = True,
         message_log: MessageLog | None = None,
@@ -124,6 +126,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         self.session = session
         self.read_only = read_only
         self.refresh_seconds = refresh_seconds
+        #: Rings the bell or sends a desktop notification for new shares (``tui.app.notify``).
+        self.announce = announce
         self.context_hint = context_hint
         self.load_at_start = load_at_start
         self._generation = 0
@@ -208,19 +212,22 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             self.load_images()
 
     def _announce_new(self, before: set[str]) -> None:
-        """Say which images appeared since the last listing (auto-refresh or ctrl+r)."""
+        """Say which images appeared since the last listing (auto-refresh or ctrl+r), and who
+        shares them: the owner's name from owners.toml, else its short id."""
         new = [i for i in self.store.visible_all() if self.store.key_of(i) not in before]
         if not new:
             return
-        names = ", ".join(safe_text(image.name or image.id) for image in new[:3])
+        book = self.store.owners
+        names = ", ".join(
+            f"{safe_text(image.name or image.id)} from {safe_text(book.label(image.owner))}"
+            for image in new[:3]
+        )
         more = f" and {len(new) - 3} more" if len(new) > 3 else ""
         noun = "image is" if len(new) == 1 else "images are"
-        self.notify(
-            f"{names}{more}",
-            title=f"{len(new)} new {noun} shared with you",
-            timeout=8,
-            markup=False,
-        )
+        title = f"{len(new)} new {noun} shared with you"
+        self.notify(f"{names}{more}", title=title, timeout=8, markup=False)
+        if self.announce is not None:
+            self.announce(title, f"{names}{more}")
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < NARROW_WIDTH, "-narrow")
