@@ -139,10 +139,10 @@ def test_show_lays_out_the_description_under_its_label(hostile, capsys):
     after = next(i for i, line in enumerate(lines) if line.startswith("Created At:"))
     rest = lines[at + 2 : after]
     assert rest and all(line.startswith(" " * column) for line in rest)
-    # Every other field is one line: 23 labels at the margin, nothing else indented.
+    # Every other field is one line: 26 labels at the margin, nothing else indented.
     labels = [line for line in lines if not line.startswith(" ")]
-    assert len(labels) == 23 and all(":" in line for line in labels)
-    assert len(lines) == 23 + (after - at - 1)
+    assert len(labels) == 26 and all(":" in line for line in labels)
+    assert len(lines) == 26 + (after - at - 1)
 
 
 def test_table_columns_stay_aligned_with_wide_names(hostile, cloud_env, capsys):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tui.cloud.auth import NoImageEndpoint
@@ -127,6 +127,8 @@ class Inbox:
         self.regions = [r for r in regions if r]
         self.scopes: list[Scope] = []
         self.unreached: list[Unreached] = []
+        #: Every project Keystone listed for the user (``discover``), logged in to or not.
+        self.projects: list[Project] = []
         self._by_key: dict[str, Scope] = {}
 
     async def aclose(self) -> None:
@@ -136,10 +138,15 @@ class Inbox:
 
     # ----------------------------------------------------------------- scope
 
-    async def discover(self) -> list[Scope]:
-        """Find every scope: projects from Keystone, regions from each project's catalog."""
+    async def discover(self, only: Callable[[Project], bool] | None = None) -> list[Scope]:
+        """Find every scope: projects from Keystone, regions from each project's catalog.
+
+        ``only`` limits the logins to the projects it accepts (a command about one project
+        need not log in to fifty); ``projects`` still holds every project Keystone listed.
+        """
         listed = await self.base.list_projects()
-        projects = [Project(project_id, name) for project_id, name in listed]
+        self.projects = [Project(project_id, name) for project_id, name in listed]
+        projects = [project for project in self.projects if only is None or only(project)]
         found = await asyncio.gather(*(self._scopes_of(project) for project in projects))
         self.scopes, self.unreached = [], []
         for scopes, unreached in found:
