@@ -191,6 +191,26 @@ def compile_filter(text: str) -> Filter:
     return Filter(text, tuple(terms), tuple(problems), tuple(checks))
 
 
+def with_field(text: str, name: str, value: str) -> str:
+    """``text`` with its ``name:`` terms replaced by ``name:value`` (dropped when ``value`` is
+    empty): picking a project in the app's project list narrows the filter the user typed
+    instead of replacing it. Every other term is kept as written."""
+    kept: list[str] = []
+    for pieces in _tokens(text):
+        term, _problem = _term(pieces)
+        if term is not None and term.field == name and not term.negated:
+            continue
+        kept.append(_written(pieces))
+    if value:
+        kept.append(str(Term(name, value)))
+    return " ".join(kept)
+
+
+def _written(pieces: list[_Piece]) -> str:
+    """A token as the user could have typed it (quotes around quoted pieces)."""
+    return "".join(f'"{text}"' if quoted else text for text, quoted in pieces)
+
+
 # ----------------------------------------------------------------------------- parsing
 
 # A token is a list of (text, quoted) pieces: `name:"Windows 2022"` is [("name:", False),

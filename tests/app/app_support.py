@@ -65,7 +65,8 @@ async def wait_member(pilot: Pilot[Any]) -> None:
     main = main_screen(app)
     current = table(app).current
     assert current is not None
-    await wait_for(pilot, lambda: current.id in main.store.members, what="the member record")
+    key = main.store.key_of(current)
+    await wait_for(pilot, lambda: key in main.store.members, what="the member record")
     await pilot.pause()
 
 

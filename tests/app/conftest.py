@@ -54,6 +54,7 @@ def make_app(tmp_path: Path) -> Callable[..., ImshareApp]:
         transport: httpx.AsyncBaseTransport | None = None,
         cache_path: Path | None = None,
         quiet: bool = False,
+        all_projects: bool | None = None,
         **overrides: Any,
     ) -> ImshareApp:
         n = next(counter)
@@ -67,6 +68,7 @@ def make_app(tmp_path: Path) -> Callable[..., ImshareApp]:
             config_path=tmp_path / f"config-{n}.toml",
             read_only=read_only,
             transport=transport,
+            all_projects=all_projects,
         )
         if quiet:
             # What run_test(notifications=False) does; snap_compare runs the app with

@@ -1,5 +1,6 @@
 """Snapshots of the main screen (with and without the detail pane), the detail pane, a bulk
-confirmation, config, help and the describe view (fields and raw JSON).
+confirmation, config, help, the describe view (fields and raw JSON), and every project at once
+(the all-projects table with one project failing, and the per-project list).
 
 Each at 120x36 and 80x24 (where the detail pane moves under the table). Deterministic: a fixed
 demo seed, the countdown/spinner/cursor blink frozen (conftest), no toasts, the member record
@@ -21,6 +22,7 @@ from textual.pilot import Pilot
 from tui.app.screens.config import ConfigScreen
 from tui.app.screens.describe import DescribeScreen
 from tui.app.screens.help import HelpScreen
+from tui.app.screens.projects import ProjectsScreen
 from tui.app.screens.prompts import ConfirmScreen
 from tui.app.widgets.detail_pane import DetailPane
 from tui.app.widgets.image_table import ImageTable
@@ -140,3 +142,34 @@ def test_main_screen_without_the_detail_pane(snap_compare: Any, cloud: Any, make
 
     app = make_app(cloud, quiet=True)
     assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
+
+
+@pytest.fixture
+def projects_cloud(make_cloud: Any) -> Any:
+    """Six projects in two regions, one of them refusing every image request."""
+    cloud = make_cloud(images=120, seed=4, projects=6, regions=("eu-de", "eu-nl"))
+    cloud.fail_project(cloud.user_projects()[3].id, status=403)
+    return cloud
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_all_projects(
+    snap_compare: Any, projects_cloud: Any, make_app: Any, size: tuple[int, int]
+) -> None:
+    app = make_app(projects_cloud, quiet=True, all_projects=True)
+    assert snap_compare(app, terminal_size=size, run_before=_loaded)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_project_list(
+    snap_compare: Any, projects_cloud: Any, make_app: Any, size: tuple[int, int]
+) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        await pilot.press("m")
+        await wait_screen(pilot, ProjectsScreen)
+        await pilot.press("end")  # the failed project, with its reason under the list
+        await pilot.pause()
+
+    app = make_app(projects_cloud, quiet=True, all_projects=True)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

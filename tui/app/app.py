@@ -280,16 +280,19 @@ class ImshareApp(App[int]):
     async def _set_scope(self, all_projects: bool) -> None:
         """One project or every project: the main screen lists anew; the choice is remembered
         for this profile or cloud (in [ui]; the CLI never follows it: scripts say so)."""
+        self._remember_scope(all_projects)
+        main = self._main_screen()
+        if main is not None:
+            inbox = self._new_inbox() if all_projects else None
+            main.use_session(self.session, context_hint(self.settings), inbox=inbox)
+
+    def _remember_scope(self, all_projects: bool) -> None:
         self.all_projects = all_projects
         prefs = dict(self._scope_prefs())
         prefs[self._scope_key()] = all_projects
         self.ui_prefs["all_projects"] = prefs
         if self.config_path is not None and not self.demo:
             config_file.save_ui_prefs(self.config_path, self.ui_prefs)
-        main = self._main_screen()
-        if main is not None:
-            inbox = self._new_inbox() if all_projects else None
-            main.use_session(self.session, context_hint(self.settings), inbox=inbox)
 
     def _sync_no_color_filter(self) -> None:
         """Under NO_COLOR, the filter that suits the theme in use.
@@ -465,10 +468,7 @@ class ImshareApp(App[int]):
                 await self._set_scope(False)
                 self.notify(f"Showing project {choice.label or choice.value}", timeout=3)
                 return
-            self.all_projects = False
-            prefs = dict(self._scope_prefs())
-            prefs[self._scope_key()] = False
-            self.ui_prefs["all_projects"] = prefs
+            self._remember_scope(False)
         unchanged = (
             (choice.kind == "project" and choice.value == current.current_project_id)
             or (choice.kind == "profile" and choice.value == current.current_profile)

@@ -95,6 +95,13 @@ MAIN_BINDINGS: list[BindingType] = [
         tooltip="Switch config profile, clouds.yaml cloud or project",
         id="switch_context",
     ),
+    Binding(
+        "m",
+        "project_counts",
+        "Projects",
+        tooltip="All projects: each project's pending / accepted / rejected counts (enter filters)",
+        id="project_counts",
+    ),
     Binding("q", "app.quit", "Quit", id="quit"),
     Binding("1", "show_view(0)", "Pending view", show=False, id="view_pending"),
     Binding("2", "show_view(1)", "Accepted view", show=False, id="view_accepted"),

@@ -40,6 +40,8 @@ class ListingFinished(Message):
     failed: dict[MemberStatus, ApiError] = field(default_factory=dict)
     #: All projects: the projects (by name) that could not be listed, and why.
     failed_projects: dict[str, ApiError] = field(default_factory=dict)
+    #: ... and their project ids: only their rows are kept (as not confirmed).
+    failed_members: frozenset[str] = frozenset()
 
 
 @dataclass

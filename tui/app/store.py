@@ -194,6 +194,7 @@ class ImageStore:
         images: Iterable[SharedImage],
         failed: Mapping[MemberStatus, ApiError] | None = None,
         failed_projects: Mapping[str, ApiError] | None = None,
+        failed_members: Iterable[str] = (),
     ) -> None:
         """Take a listing: complete (``failed`` empty) or not.
 
@@ -205,12 +206,19 @@ class ImageStore:
         listed = {self.key_of(image): image for image in images}
         failed = dict(failed or {})
         self.failed_projects = dict(failed_projects or {})
+        # Rows that may still be true but were not confirmed: every unconfirmed row when a
+        # status could not be listed; only the failed projects' rows when projects failed.
+        keep_members = None if failed else set(failed_members)
         if self.failed_projects:
             # A project that could not be listed leaves every status count a lower bound.
             for status in ALL_STATUSES:
                 failed.setdefault(status, next(iter(self.failed_projects.values())))
         if failed:
-            kept = {k: v for k, v in self._images.items() if k not in listed}
+            kept = {
+                k: v
+                for k, v in self._images.items()
+                if k not in listed and (keep_members is None or v.member_id in keep_members)
+            }
             self._stale = set(kept)
             listed = {**kept, **listed}
         else:

@@ -96,7 +96,7 @@ class ApiError(Exception):
         self.status = status
         self.code = code
         self.message = message
-        self.hint = hint or _hint_for(code, status)
+        self.hint = hint or _hint_for(code, status, action)
         self.retryable = retryable
         self.action = action
         #: The error is about logging in (a refused login, or no password to log in with),
@@ -152,7 +152,16 @@ class ApiError(Exception):
         return error
 
 
-def _hint_for(code: str, status: int) -> str:
+#: 403 while reading, not deciding: the decision hint would send the user the wrong way.
+_READ_FORBIDDEN = (
+    "Not allowed: this user may not read here; ask the project's admin for a role with "
+    "read access to the image service."
+)
+
+
+def _hint_for(code: str, status: int, action: str = "") -> str:
+    if status == 403 and not code.startswith("IMG") and action.startswith(("listing", "reading")):
+        return _READ_FORBIDDEN
     return _CODE_HINTS.get(code) or _STATUS_HINTS.get(status, "")
 
 

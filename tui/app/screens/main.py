@@ -39,6 +39,7 @@ from tui.app.messages import (
     ReportsWorkerFailures,
 )
 from tui.app.screens.describe import DescribeScreen
+from tui.app.screens.projects import ProjectsScreen, project_counts
 from tui.app.screens.prompts import ConfirmScreen, SummaryScreen, VaultScreen
 from tui.app.store import VIEWS, ImageStore
 from tui.app.widgets.context_bar import ContextBar, ViewTabs
@@ -46,9 +47,10 @@ from tui.app.widgets.detail_pane import DetailPane, beside_width, describe
 from tui.app.widgets.footer import KeyFooter
 from tui.app.widgets.image_table import LEGEND, ImageTable
 from tui.cloud.errors import ApiError
-from tui.cloud.inbox import Inbox, ScopeFailed, ScopePage
+from tui.cloud.inbox import Inbox, ScopeDone, ScopeFailed, ScopePage
 from tui.cloud.models import ALL_STATUSES, Decision, MemberStatus, SharedImage
 from tui.cloud.session import CloudSession, PasswordRequired, StatusFailed, StatusPage
+from tui.filter_language import compile_filter, with_field
 from tui.formatting import safe_text
 
 # Below this width the detail pane moves under the table.
@@ -169,7 +171,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         self.context_hint = context_hint
         self.store.reset(by_project=inbox is not None)
         bar = self.query_one(ContextBar)
-        bar.scope_label = "all projects" if inbox is not None else ""
+        bar.set_scope_label("all projects" if inbox is not None else "")
         bar.insecure = not session.settings.verify
         bar.set_token(None)
         bar.fallback = context_hint
@@ -220,6 +222,14 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         failed = self.store.incomplete
         if not failed:
             return ""
+        projects = self.store.failed_projects
+        if projects:
+            if len(projects) == 1:
+                name, error = next(iter(projects.items()))
+                head = f"Could not list {name}: {error.reason}"
+            else:
+                head = f"Could not list {len(projects)} projects ({', '.join(projects)})"
+            return f"{head} Counts +? are incomplete; m shows each project, ctrl+r retries."
         names = " and ".join(status.value for status in failed)
         reasons = "; ".join(error.reason for error in failed.values())
         return (
@@ -246,13 +256,9 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         # The sort shows in the table's header (▲/▼) and the filter's matches in the filter
         # bar: this line keeps only the marks (and, for every project, where the pending
         # shares are), so it fits 80 columns.
-        parts = [f"{len(store.marked)} marked"] if store.marked else []
-        if self.inbox is not None and store.loaded_once:
-            pending = [i for i in store.visible_all() if i.status is MemberStatus.PENDING]
-            where = {i.member_id for i in pending}
-            total = len(self.inbox.scopes)
-            parts.append(f"{len(pending)} pending in {len(where)} of {total} projects")
-        extra = " · ".join(parts)
+        extra = f"{len(store.marked)} marked" if store.marked else ""
+        if self.inbox is not None:
+            self.query_one(ContextBar).set_scope_label(self._scope_summary())
         incomplete: set[MemberStatus | None] = set(store.incomplete)
         if incomplete:
             incomplete.add(None)  # "All" is incomplete too
@@ -265,6 +271,22 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         )
         self._update_filter_label()
         self._update_notice()
+
+    def _scope_summary(self) -> str:
+        """``12 projects, 9 with pending shares``: where the work is, in the context bar."""
+        inbox = self.inbox
+        if inbox is None:
+            return ""
+        projects = {scope.project.id for scope in inbox.scopes}
+        projects |= {gone.project.id for gone in inbox.unreached if not gone.skipped}
+        if not self.store.loaded_once:
+            return f"all {len(projects)} projects" if projects else "all projects"
+        waiting = {
+            image.member_id
+            for image in self.store.visible_all()
+            if image.status is MemberStatus.PENDING
+        }
+        return f"{len(projects)} projects, {len(waiting)} with pending shares"
 
     def _update_filter_label(self) -> None:
         store = self.store
@@ -317,6 +339,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
                 store.errors.get(key),
                 member_loading=key not in store.members,
                 stale=key in store.stale,
+                show_member=store.by_project,
             ),
             image_id=key,
         )
@@ -393,13 +416,17 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         token = inbox.base.current_token
         seen: dict[str, SharedImage] = {}
         rows: dict[str, dict[str, SharedImage]] = {}
-        failed: dict[str, ApiError] = {
-            unreached.project.name: unreached.error
-            for unreached in inbox.unreached
-            if not unreached.skipped and unreached.error is not None
-        }
+        failed: dict[str, ApiError] = {}
+        failed_members: set[str] = set()
+        for unreached in inbox.unreached:
+            if not unreached.skipped and unreached.error is not None:
+                failed[unreached.project.name] = unreached.error
+                failed_members.add(unreached.project.id)
+        answered = 0
         async for event in inbox.iter_events():
-            if isinstance(event, ScopePage):
+            if isinstance(event, ScopeDone):
+                answered += 1
+            elif isinstance(event, ScopePage):
                 scope_rows = rows.setdefault(event.scope.key, {})
                 for image in event.images:
                     scope_rows[image.id] = seen[image.key] = image
@@ -407,13 +434,21 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             elif isinstance(event, ScopeFailed):
                 rows.pop(event.scope.key, None)
                 failed[event.scope.label] = event.error
-        if rows == {} and failed:
+                failed_members.add(event.scope.project.id)
+        if not answered and failed:
             error = next(iter(failed.values()))
             self.post_message(ListingFinished(generation, None, error, token))
             return
         complete = [image for scope_rows in rows.values() for image in scope_rows.values()]
         self.post_message(
-            ListingFinished(generation, tuple(complete), None, token, failed_projects=failed)
+            ListingFinished(
+                generation,
+                tuple(complete),
+                None,
+                token,
+                failed_projects=failed,
+                failed_members=frozenset(failed_members),
+            )
         )
 
     @on(ListingProgress)
@@ -448,10 +483,15 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             )
         else:
             before = store.ids() if store.loaded_once else None
-            store.finish_listing(message.images or (), message.failed, message.failed_projects)
+            store.finish_listing(
+                message.images or (),
+                message.failed,
+                message.failed_projects,
+                message.failed_members,
+            )
             if before is not None:
                 self._announce_new(before)
-            if message.failed:
+            if message.failed or message.failed_projects:
                 self.notify(
                     self._incomplete_text(),
                     title="Listing incomplete",
@@ -460,9 +500,6 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
                     timeout=10,
                 )
         self._start_reload_timer()
-        if self.inbox is not None:
-            scopes = {scope.project.id for scope in self.inbox.scopes}
-            bar.scope_label = f"all {len(scopes)} projects"
         if self.refresh_seconds:
             bar.refresh_note = (
                 f"auto-refresh {self.refresh_seconds:g}s, last {datetime.now(UTC):%H:%M} UTC"
@@ -531,6 +568,39 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         if action == "sort" and parameters and parameters[0] in ("member", "region"):
             return self.inbox is not None
         return not (action == "project_counts" and self.inbox is None)
+
+    def action_project_counts(self) -> None:
+        """Where the shares are, per project; picking one narrows the table to it."""
+        if self.inbox is None:
+            return
+        rows = project_counts(
+            self.inbox.scopes,
+            self.inbox.unreached,
+            self.store.visible_all(),
+            self.store.failed_projects,
+        )
+        current = self._filtered_member()
+        self.app.push_screen(ProjectsScreen(rows, current), callback=self._project_picked)
+
+    def _filtered_member(self) -> str:
+        """The project the filter narrows to (one ``member:`` term naming a project id)."""
+        ids = {scope.project.id for scope in self.inbox.scopes} if self.inbox else set()
+        found = [
+            t.text for t in compile_filter(self.store.filter_text).terms if t.field == "member"
+        ]
+        return found[0] if len(found) == 1 and found[0] in ids else ""
+
+    def _project_picked(self, project_id: str | None) -> None:
+        if project_id is None:
+            return
+        text = with_field(self.store.filter_text, "member", project_id)
+        field = self.query_one("#filter", Input)
+        field.value = text
+        self.store.set_filter(text)
+        self.query_one("#filter-bar").set_class(bool(text), "-active")
+        self._set_empty_text(self._empty_text())
+        self._refresh_table(top=True)
+        self.query_one(ImageTable).focus()
 
     def action_show_view(self, index: int) -> None:
         if 0 <= index < len(VIEWS):

@@ -69,6 +69,11 @@ class ContextBar(Static):
         self.token = token
         self._render_bar()
 
+    def set_scope_label(self, text: str) -> None:
+        if text != self.scope_label:
+            self.scope_label = text
+            self._render_bar()
+
     def set_activity(self, text: str) -> None:
         self.activity = text
         self._render_bar()
@@ -91,7 +96,9 @@ class ContextBar(Static):
         if token is None:
             parts.append((safe_text(self.fallback) or "not logged in", "dim"))
         else:
-            where = host_of(token.auth_url) + (f" {token.region}" if token.region else "")
+            where = host_of(token.auth_url)
+            if token.region and not self.scope_label:  # every project: regions are per row
+                where += f" {token.region}"
             parts.append((safe_text(where), "bold"))
             project = safe_text(token.project_name) or "?"
             if self.scope_label:

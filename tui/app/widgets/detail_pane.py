@@ -43,6 +43,7 @@ def describe(
     *,
     member_loading: bool = False,
     stale: bool = False,
+    show_member: bool = False,
 ) -> Text:
     """The pane's text for ``image``; also used by tests to check what a user reads."""
     text = Text()
@@ -57,6 +58,10 @@ def describe(
     if stale:
         status += " (not confirmed: the last listing was incomplete)"
     row("Status", status, style="bold")
+    if show_member:
+        # Every project at once: whose share this row is (a decision goes to that project).
+        project = image.member_name or image.member_id
+        row("Member", _join(project, image.region, sep=" · "), style="bold")
     if member is not None:
         row("Shared", time_text(member.created_at))
         decided = time_text(member.updated_at) if member.status.value != "pending" else "—"

@@ -57,7 +57,7 @@ _WIDTHS: dict[str, int] = {
 }
 # What makes room for the name, in this order: drop created, drop format, narrow OS, drop
 # owner. The column the table is sorted by is never dropped (C shows Created at 80 columns).
-_MAKE_ROOM = ("created", "format", "region", "os", "owner")
+_MAKE_ROOM = ("created", "format", "os", "owner", "region")
 # Shown only when the table holds every project's shares (the inbox).
 _PROJECT_COLUMNS = ("member", "region")
 #: The name column fits the longest name in the view up to this many cells before any other
@@ -261,6 +261,9 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._wanted = 0
         self._layout = _layout(80, self.name_want, self.os_want, store.sort_key)
         self._highlighted_id: str | None = None
+        #: The user moved the cursor: reloads keep it on its image. Until then it stays on
+        #: the first row while a listing's pages arrive and re-sort the rows.
+        self.moved = False
         self._announced: SharedImage | None = None
         self._pass_styles: dict[str, Style] | None = None
         self._row_cache: dict[tuple[object, ...], Strip] = {}
@@ -276,7 +279,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
     def reload(self, *, top: bool = False) -> None:
         """Take the store's current visible rows, keeping the cursor on the same image (on
         the first row with ``top``: another view or another order starts at the top)."""
-        keep = None if top else self._highlighted_id
+        keep = None if top or not self.moved else self._highlighted_id
         self._row_cache.clear()
         self.rows = self.store.visible()
         self._measure()
@@ -328,6 +331,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
     # ------------------------------------------------------------- cursor
 
     def watch_cursor(self, old: int, new: int) -> None:
+        self.moved = True
         self._scroll_cursor_into_view()
         self.refresh_row(old)
         self.refresh_row(new)
