@@ -394,7 +394,10 @@ class CloudSession:
                 self._password = password
                 self._password_was_asked = True
             try:
-                return await self._authenticate()
+                # The login limit covers password logins too: where the cloud refused the
+                # re-scoping above, every project of an inbox would otherwise log in at once.
+                async with self.limiter.logins:
+                    return await self._authenticate()
             except ApiError as error:
                 if error.status != 401 or not self._password_was_asked:
                     raise
