@@ -363,6 +363,60 @@ def test_all_projects_decides_each_pending_share_and_leaves_decided_ones(multi, 
     assert code == 1 and f"{missing}: not shared with any of your projects" in err
 
 
+BATCH_PUT = ("PUT", "/image/v1/cloudimages/members")
+MEMBER_PUT = ("PUT", "/image/v2/images/{image_id}/members/{member_id}")
+
+
+def test_all_projects_sends_one_batch_per_project_with_its_own_token(multi, capsys):
+    """Two pending images in a project of each region: one OTC batch call per project, each
+    reaching its own region's image service, and nothing decided in any other project."""
+    users = multi.user_projects()
+    whole = {i for p in users for i in multi.whole_image_ids(project=p.id)}
+
+    def only_here(project: Any) -> list[str]:
+        return [
+            i
+            for i in multi.shared_image_ids("pending", project=project.id)
+            if i not in whole and all(multi.member_status(i, p.id) is None for p in users
+                                      if p.id != project.id)
+        ][:2]  # fmt: skip
+
+    de = next(p for p in users if p.region == "eu-de" and len(only_here(p)) == 2)
+    nl = next(p for p in users if p.region == "eu-nl" and len(only_here(p)) == 2)
+    chosen = {de.id: only_here(de), nl.id: only_here(nl)}
+    before = {
+        (p.id, i): multi.member_status(i, p.id)
+        for p in users
+        for i in multi.shared_image_ids(project=p.id)
+    }
+    multi.stats.reset()
+    ids = [*chosen[de.id], *chosen[nl.id]]
+    code, out, err = run(capsys, "accept", "--all-projects", *ids)
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"accepted {i} in {p.name} ({p.region})" for p in (de, nl) for i in chosen[p.id]
+    ]
+    assert multi.stats.count(*BATCH_PUT) == 2 and multi.stats.count(*MEMBER_PUT) == 0
+    assert {r for r, n in multi.stats.region_requests.items() if n} == {"eu-de", "eu-nl"}
+    after = {key: multi.member_status(key[1], key[0]) for key in before}
+    changed = {key for key in before if after[key] != before[key]}
+    assert changed == {(pid, i) for pid, found in chosen.items() for i in found}
+    assert all(after[key] == "accepted" for key in changed)
+
+
+def test_exit_code_3_means_pending_somewhere(multi, capsys):
+    code, out, _ = run(capsys, "list", "--all-projects", "--exit-code", "-f", "value", "-c", "ID")
+    assert code == 3 and out
+    # Accept everything pending everywhere: then nothing is, and the answer is 0.
+    pending = sorted({i for p in multi.user_projects()
+                      for i in multi.shared_image_ids("pending", project=p.id)})  # fmt: skip
+    vault = ["--vault-id", multi.vault_ids[0]]
+    code, _, err = run(capsys, "accept", "--all-projects", *pending, *vault)
+    assert code == 0, err
+    code, out, _ = run(capsys, "list", "--all-projects", "--exit-code", "-f", "value")
+    assert code == 0 and out == ""
+
+
 def test_scope_options_that_would_be_ignored_are_usage_errors(multi, capsys):
     for argv, says in (
         (["show", "x", "--region", "eu-de"], "--region"),
