@@ -185,6 +185,17 @@ def test_member_and_region_filters(multi, capsys):
     )
     nl = [p for p in multi.user_projects() if p.region == "eu-nl"]
     assert triples(json.loads(out)) == server_shares(multi, nl)
+    # region: is the region, not a name that mentions one.
+    multi.state.projects[team.id].name = "eu-nl_mirror-of-eu-de"
+    code, out, _ = run(
+        capsys, "list", "--all-projects", "--status", "all", "--json", "--filter", "region:eu-de"
+    )
+    de = [p for p in multi.user_projects() if p.region == "eu-de"]
+    assert triples(json.loads(out)) == server_shares(multi, de)
+    code, out, _ = run(
+        capsys, "list", "--all-projects", "--status", "all", "--json", "--filter", "member:mirror"
+    )
+    assert triples(json.loads(out)) == server_shares(multi, [team])
 
 
 def test_shared_at_is_read_from_each_row_s_own_project(multi, capsys):
@@ -214,12 +225,18 @@ def test_the_timeout_covers_the_whole_all_projects_command(make_cloud, monkeypat
 def test_hostile_project_names_are_shown_inert(multi, capsys):
     victim = multi.user_projects()[2]
     # OTC project names start with their region; the rest is Keystone's text, any text.
-    hostile = f"{victim.region}_evil\x1b]0;pwned\x07\u202ename"
-    shown = f"{victim.region}_evil\ufffd]0;pwned\ufffd\ufffdname"
+    hostile = f"{victim.region}_evil\x1b]0;pwned\x07\u202ename\nforged line"
+    shown = f"{victim.region}_evil\ufffd]0;pwned\ufffd\ufffdname forged line"
     multi.state.projects[victim.id].name = hostile
     code, out, _ = run(capsys, "list", "--all-projects", "-f", "csv")
     assert code == 0
     assert shown in out
+    # A decision names its project on one line, whatever Keystone calls it.
+    whole = set(multi.whole_image_ids(project=victim.id))
+    image_id = next(i for i in multi.shared_image_ids("pending", victim.id) if i not in whole)
+    code, out, err = run(capsys, "accept", image_id, "--project", victim.id)
+    assert code == 0, err
+    assert out == f"accepted {image_id} in {shown} ({victim.region})\n"
     multi.fail_project(victim.id, 403)
     for fmt in ("table", "value", "csv"):
         code, out, err = run(capsys, "list", "--all-projects", "-f", fmt, "-c", "Member")
@@ -313,6 +330,23 @@ def test_an_image_of_other_projects_only_is_never_decided_silently(multi, capsys
     for project in holders:
         assert f"{project.name} ({project.region})" in line
     assert "--project" in line and "--all-projects" in line
+
+
+def test_a_renamed_project_goes_by_its_new_name_while_its_token_is_cached(multi, capsys):
+    victim = next(p for p in multi.user_projects() if p.region == "eu-nl")
+    assert run(capsys, "list", "--all-projects")[0] == 0  # every project's token cached
+    renamed = "eu-nl_renamed"
+    multi.state.projects[victim.id].name = renamed
+    code, out, _ = run(capsys, "list", "--all-projects", "--status", "all", "--json")
+    assert code == 0
+    names = {row["member_name"] for row in json.loads(out) if row["member_id"] == victim.id}
+    assert names == {renamed}
+    whole = set(multi.whole_image_ids(project=victim.id))
+    image_id = next(i for i in multi.shared_image_ids("pending", victim.id) if i not in whole)
+    code, out, err = run(capsys, "accept", image_id, "--project", renamed)
+    assert code == 0, err
+    assert out == f"accepted {image_id} in {renamed} (eu-nl)\n"
+    assert multi.member_status(image_id, victim.id) == "accepted"
 
 
 def test_a_project_name_nobody_has_or_two_projects_have_is_exit_2(multi, capsys):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tui.cloud.auth import NoImageEndpoint
 from tui.cloud.errors import ApiError
@@ -169,11 +169,14 @@ class Inbox:
             return [], [self._skip(project, f"no image endpoint in {wanted}")]
         scopes = []
         endpoints = dict(token.image_endpoints)
+        # Keystone's listing is of this run; a cached token keeps the name the project had
+        # when it was issued (up to a day ago): rows and messages use the name of today.
+        named = Project(project.id, project.name or token.project_name)
+        token = replace(token, project_name=named.name)
         for region in regions:
             session = self.base.for_project(project.id, region=region, share_client=True)
             # The probe's token serves every region of the project: no second login.
             session.adopt_token(token, region=region, image_endpoint=endpoints[region])
-            named = Project(project.id, token.project_name or project.name)
             scopes.append(Scope(named, region, session))
         return scopes, []
 
