@@ -228,10 +228,11 @@ def _run(command: list[str], env: dict[str, str], *, timeout: float = 600) -> tu
     return elapsed, done.stdout
 
 
-def _run_rss(command: list[str], env: dict[str, str]) -> tuple[float, bytes, float]:
-    """Like ``_run``, and the process's own peak resident set in MB (``wait4``'s rusage:
-    this child's alone, not the maximum over every child so far). Output goes to files, so
-    the wait needs no reader; imshare's own ``--timeout`` (120 s) bounds it."""
+def _run_rss(command: list[str], env: dict[str, str]) -> tuple[float, bytes, float, float]:
+    """Like ``_run``, and the process's own peak resident set in MB and CPU seconds (user +
+    system) from ``wait4``'s rusage: this child's alone, not the maximum over every child so
+    far. CPU time moves less than wall time when other work shares the machine. Output goes to
+    files, so the wait needs no reader; imshare's own ``--timeout`` (120 s) bounds it."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, stdout=out, stderr=err)
@@ -245,7 +246,7 @@ def _run_rss(command: list[str], env: dict[str, str]) -> tuple[float, bytes, flo
         raise RuntimeError(
             f"{' '.join(command[:4])}... exited {code}: {stderr.decode(errors='replace')[-2000:]}"
         )
-    return elapsed, stdout, usage.ru_maxrss / 1024
+    return elapsed, stdout, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def _timed_runs(runs: int, one: Callable[[], float], *, warmup: int = 1) -> dict[str, Any]:
@@ -407,7 +408,7 @@ def measure_listing(
     result: dict[str, Any] = {}
     with _config_dir(workdir, "warm") as config:
         env = {**_base_env(), **server.env, "IMSHARE_CONFIG_DIR": str(config)}
-        _, out, _ = _run_rss(command, env)
+        out = _run_rss(command, env)[1]
         rows = json.loads(out)
         result["rows"] = len(rows)
         if scoped:
@@ -424,13 +425,13 @@ def measure_listing(
         with _config_dir(workdir, "cold") as fresh:
             env = {**_base_env(), **server.env, "IMSHARE_CONFIG_DIR": str(fresh)}
             cold.append(_run_rss(command, env))
-    for _seconds, out, _rss in warm + cold:
-        if len(json.loads(out)) != result["rows"]:
+    for run in warm + cold:
+        if len(json.loads(run[1])) != result["rows"]:
             raise RuntimeError(f"{' '.join(command[1:])}: the rows changed between runs")
-    result["warm"] = _samples([seconds for seconds, _, _ in warm])
-    result["cold"] = _samples([seconds for seconds, _, _ in cold])
-    result["warm_rss_mb"] = _samples([rss for _, _, rss in warm])
-    result["cold_rss_mb"] = _samples([rss for _, _, rss in cold])
+    for name, runs_of in (("warm", warm), ("cold", cold)):
+        result[name] = _samples([run[0] for run in runs_of])
+        result[f"{name}_rss_mb"] = _samples([run[2] for run in runs_of])
+        result[f"{name}_cpu"] = _samples([run[3] for run in runs_of])
     return result
 
 
@@ -646,20 +647,20 @@ def _inbox_checks(inbox: dict[str, Any]) -> list[dict[str, Any]]:
         add(f"inbox {n} projects: app all rows from spawn", app["all_rows"]["median"],
             "(info)", None)  # fmt: skip
         add(f"inbox {n} projects: app peak memory", app["rss_mb"]["median"], "(info)", None, "MB")
-        if single:
-            pairs = (
-                ("CLI list, warm", at["pending"]["warm"], single["pending"]["warm"]),
-                ("CLI list, no cached token", at["pending"]["cold"], single["pending"]["cold"]),
-                ("CLI list --status all, warm", at["all"]["warm"], single["all"]["warm"]),
-                (
-                    "app first rows after first request",
-                    app["rows_after_request"],
-                    single["app"]["rows_after_request"],
-                ),
-            )
-            for name, many, one in pairs:
-                add(f"one project: {name}", one["median"], "(info)", None)
-                ratio = many["median"] / one["median"] if one["median"] else float("inf")
+    if single:
+        # The same figures for one project with as many shares, and the ratios to them.
+        pairs = (
+            ("CLI list, warm", ("pending", "warm")),
+            ("CLI list, no cached token", ("pending", "cold")),
+            ("CLI list --status all, warm", ("all", "warm")),
+            ("app first rows after first request", ("app", "rows_after_request")),
+        )
+        for name, (part, key) in pairs:
+            one = single[part][key]["median"]
+            add(f"one project: {name}", one, "(info)", None)
+            if at:
+                many = at[part][key]["median"]
+                ratio = many / one if one else float("inf")
                 add(f"inbox {n} / one project: {name}", ratio, "(info)", None, "x")
     counts = sorted(int(c) for c in inbox["projects"])
     for small, large in itertools.pairwise(counts):
@@ -679,6 +680,8 @@ def _inbox_checks(inbox: dict[str, Any]) -> list[dict[str, Any]]:
         add(f"inbox {count} projects: CLI warm / cold / peak memory", figures["warm"]["median"],
             f"(info; cold {figures['cold']['median']:.2f} s, "
             f"{figures['warm_rss_mb']['median']:.0f} MB)", None)  # fmt: skip
+        add(f"inbox {count} projects: CLI CPU time, warm", figures["warm_cpu"]["median"],
+            f"(info; cold {figures['cold_cpu']['median']:.2f} s)", None)  # fmt: skip
     return rows
 
 
