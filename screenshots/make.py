@@ -39,6 +39,7 @@ from tui.app.screens.config import ConfigScreen  # noqa: E402
 from tui.app.screens.describe import DescribeScreen  # noqa: E402
 from tui.app.screens.help import HelpScreen  # noqa: E402
 from tui.app.screens.main import MainScreen  # noqa: E402
+from tui.app.screens.projects import ProjectsScreen  # noqa: E402
 from tui.app.screens.prompts import ConfirmScreen  # noqa: E402
 from tui.app.widgets.image_table import ImageTable  # noqa: E402
 from tui.cloud.token_cache import TokenCache  # noqa: E402
@@ -76,7 +77,8 @@ async def member_shown(pilot: Pilot[Any]) -> None:
     assert isinstance(main, MainScreen)
     current = main.query_one(ImageTable).current
     if current is not None:
-        await wait_for(pilot, lambda: current.id in main.store.members, "the member record")
+        key = main.store.key_of(current)
+        await wait_for(pilot, lambda: key in main.store.members, "the member record")
     await pilot.pause()
 
 
@@ -128,8 +130,22 @@ async def help_screen(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
+async def project_counts(pilot: Pilot[Any]) -> None:
+    """The all-projects view's per-project counts (m)."""
+    await loaded(pilot)
+    await pilot.press("m")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ProjectsScreen), "the projects")
+    await pilot.pause()
+
+
 async def shoot(
-    name: str, size: tuple[int, int], steps: Steps, work: Path, cloud: DemoCloud | None
+    name: str,
+    size: tuple[int, int],
+    steps: Steps,
+    work: Path,
+    cloud: DemoCloud | None,
+    *,
+    all_projects: bool = False,
 ) -> Path:
     if cloud is None:
         settings, transport = example_settings(), OfflineTransport()
@@ -140,6 +156,7 @@ async def shoot(
         cache=TokenCache(work / f"tokens-{name}.json"),
         config_path=work / f"config-{name}.toml",
         transport=transport,
+        all_projects=all_projects,
     )
     async with app.run_test(size=size) as pilot:  # notifications are off: no toasts
         await steps(pilot)
@@ -178,6 +195,11 @@ async def main() -> int:
             ]
             for name, size, steps, target in shots:
                 path = await shoot(name, size, steps, work, target)
+                print(f"wrote {path.relative_to(HERE.parent)}")
+        # What `imshare --demo --all-projects` shows: six projects in two regions.
+        with DemoCloud(images=IMAGES, seed=SEED, projects=6, regions=("eu-de", "eu-nl")) as cloud:
+            for name, steps in (("all-projects", loaded), ("projects", project_counts)):
+                path = await shoot(name, WIDE, steps, work, cloud, all_projects=True)
                 print(f"wrote {path.relative_to(HERE.parent)}")
     return 0
 

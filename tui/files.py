@@ -104,6 +104,11 @@ def log_file() -> Path:
     return config_dir() / "imshare.log"
 
 
+def crash_log_file() -> Path:
+    """Where the app writes what ended it when no ``--debug`` log is open."""
+    return config_dir() / "crash.log"
+
+
 def lock_file(path: Path) -> Path:
     """The lock that serialises writers of ``path`` (a file of its own, so ``path`` can be
     replaced by rename while the lock is held)."""

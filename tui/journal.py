@@ -134,19 +134,28 @@ class Journal:
         rotated = [self.path.with_name(f"{self.path.name}.{n}") for n in range(KEEP, 0, -1)]
         return [path for path in (*rotated, self.path) if path.exists()]
 
-    def records(self) -> Iterator[dict[str, Any]]:
-        """Every line, oldest first; lines that do not parse (a crash mid-write) are skipped."""
+    def records(self, skipped: list[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Every line, oldest first.
+
+        A line that is not a journal record of this version (a crash mid-write, a hand edit,
+        a newer imshare) is skipped; ``skipped`` hears where (``journal.jsonl line 7``), so
+        a reader can say so once instead of failing or staying silent.
+        """
         for path in self.paths():
             data = files.read_secret_file(path, "journal", limit=MAX_BYTES * 2)
             if data is None:
                 continue
-            for raw in data.splitlines():
+            for number, raw in enumerate(data.splitlines(), start=1):
+                if not raw.strip():
+                    continue
                 try:
                     record = json.loads(raw)
                 except ValueError:
-                    continue
+                    record = None
                 if isinstance(record, dict) and record.get("v") == JOURNAL_VERSION:
                     yield record
+                elif skipped is not None:
+                    skipped.append(f"{path.name} line {number}")
 
 
 class Operation:
@@ -220,7 +229,11 @@ class Operation:
 
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
-    """One image of one operation, its intent and outcome joined."""
+    """One image of one operation, its intent and outcome joined.
+
+    Every field is text as the file holds it: the file may have been written by another
+    version or edited by hand, so whoever shows it treats it as text from the cloud.
+    """
 
     op: str
     time: str
@@ -240,14 +253,37 @@ class JournalEntry:
     message: str = ""
     request_id: str = ""
     vault_id: str = ""
+    domain: str = ""
+    batch: bool = False
+
+
+def _text(value: Any) -> str:
+    """A field as text; ``None``, lists and objects (an edited line) count as empty."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, list | dict):
+        return ""
+    return str(value)
+
+
+OUTCOMES = ("done", "failed", "unknown")
 
 
 def entries(records: Iterable[dict[str, Any]]) -> list[JournalEntry]:
-    """Intents joined with their outcomes, in the order the intents were written."""
+    """Intents joined with their outcomes, in the order the intents were written.
+
+    An outcome without an intent (the intent's line was lost) still counts; an outcome word
+    this version does not know reads ``unknown``, never ``done``.
+    """
     joined: dict[tuple[str, str, str], dict[str, Any]] = {}
     for record in records:
-        key = (str(record.get("op")), str(record.get("member_id")), str(record.get("image_id")))
+        key = (
+            _text(record.get("op")),
+            _text(record.get("member_id")),
+            _text(record.get("image_id")),
+        )
         if record.get("kind") == "intent":
+            joined.pop(key, None)  # sent again (a refused batch, then one by one): the last
             joined[key] = dict(record, outcome="unknown")
         elif record.get("kind") == "outcome":
             base = joined.setdefault(key, dict(record))
@@ -256,26 +292,29 @@ def entries(records: Iterable[dict[str, Any]]) -> list[JournalEntry]:
             )
     result = []
     for record in joined.values():
+        outcome = _text(record.get("outcome"))
         result.append(
             JournalEntry(
-                op=str(record.get("op", "")),
-                time=str(record.get("time", "")),
-                how=str(record.get("how", "")),
-                auth_url=str(record.get("auth_url", "")),
-                user=str(record.get("user", "")),
-                member_id=str(record.get("member_id", "")),
-                member_name=str(record.get("member_name", "")),
-                region=str(record.get("region", "")),
-                image_id=str(record.get("image_id", "")),
-                image_name=str(record.get("image_name", "")),
-                owner=str(record.get("owner", "")),
-                before=str(record.get("before", "")),
-                after=str(record.get("after", "")),
-                outcome=str(record.get("outcome", "unknown")),
-                code=str(record.get("code", "")),
-                message=str(record.get("message", "")),
-                request_id=str(record.get("request_id", "")),
-                vault_id=str(record.get("vault_id", "")),
+                op=_text(record.get("op")),
+                time=_text(record.get("time")),
+                how=_text(record.get("how")),
+                auth_url=_text(record.get("auth_url")),
+                user=_text(record.get("user")),
+                member_id=_text(record.get("member_id")),
+                member_name=_text(record.get("member_name")),
+                region=_text(record.get("region")),
+                image_id=_text(record.get("image_id")),
+                image_name=_text(record.get("image_name")),
+                owner=_text(record.get("owner")),
+                before=_text(record.get("before")),
+                after=_text(record.get("after")),
+                outcome=outcome if outcome in OUTCOMES else "unknown",
+                code=_text(record.get("code")),
+                message=_text(record.get("message")),
+                request_id=_text(record.get("request_id")),
+                vault_id=_text(record.get("vault_id")),
+                domain=_text(record.get("domain")),
+                batch=record.get("batch") is True,
             )
         )
     return result

@@ -17,6 +17,7 @@ import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TextIO
 
 from tui import files
 from tui.formatting import safe_text
@@ -108,6 +109,11 @@ def reset() -> None:
 class _PrivateLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Appends to a log file imshare opened itself (no symlink, 0600); closes it when done."""
 
+    def __init__(self, stream: TextIO, path: Path) -> None:
+        super().__init__(stream)
+        #: The file this handler appends to (a crash report names it).
+        self.path = path
+
     def close(self) -> None:
         try:
             with contextlib.suppress(Exception):
@@ -119,7 +125,7 @@ class _PrivateLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
             super().close()
 
 
-def _open_private_log(path: Path) -> logging.Handler:
+def _open_private_log(path: Path) -> _PrivateLogHandler:
     """A handler on the log file, opened with ``O_NOFOLLOW|O_APPEND`` and created 0600.
 
     The handler writes to the descriptor opened here, never to the path again, so a link
@@ -133,7 +139,15 @@ def _open_private_log(path: Path) -> logging.Handler:
         raise
     if warning:
         problems.append(warning)
-    return _PrivateLogHandler(stream)
+    return _PrivateLogHandler(stream, path)
+
+
+def debug_log_handler() -> _PrivateLogHandler | None:
+    """The ``--debug`` log's handler when one is installed (a crash report goes there too)."""
+    for handler in _installed:
+        if isinstance(handler, _PrivateLogHandler):
+            return handler
+    return None
 
 
 def configure(

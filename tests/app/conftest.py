@@ -8,7 +8,7 @@ talks HTTP to a DemoCloud on loopback (``make_cloud`` from tests/conftest.py).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,12 +39,15 @@ def cloud(make_cloud: Callable[..., Any]) -> Any:
 
 
 @pytest.fixture
-def make_app(tmp_path: Path) -> Callable[..., ImshareApp]:
+def make_app(tmp_path: Path) -> Iterator[Callable[..., ImshareApp]]:
     """``make_app(cloud, read_only=..., **settings_overrides)`` or ``make_app(settings=...)``.
 
-    Each app gets its own token cache and config path under ``tmp_path``.
+    Each app gets its own token cache and config path under ``tmp_path``. An app survives an
+    error in a handler, callback or action with an "Unexpected error" toast; a test that does
+    not expect one fails on it here, as it would have failed on the crash.
     """
     counter = itertools.count(1)
+    built: list[ImshareApp] = []
 
     def build(
         cloud: Any = None,
@@ -75,6 +78,9 @@ def make_app(tmp_path: Path) -> Callable[..., ImshareApp]:
             # App.run(headless=True), which would otherwise draw toasts into the snapshot.
             app._disable_notifications = True
             app._disable_tooltips = True
+        built.append(app)
         return app
 
-    return build
+    yield build
+    for app in built:
+        assert not app.unexpected_errors, f"the app reported {app.unexpected_errors!r}"

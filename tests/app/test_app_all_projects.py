@@ -162,6 +162,10 @@ async def test_a_failing_project_is_shown_failed_and_the_others_list(multi, make
         row_key = f"{victim.id}@{victim.region}"
         cells = [str(c) for c in grid.get_row(row_key)]
         assert "failed" in cells and "?" in cells
+        # The headline's sum is a lower bound too, and says why.
+        listed = sum(1 for _p, _i, s in _expected(multi, without=victim.id) if s == "pending")
+        assert f"Pending {listed}+? in " in screen_text(app)
+        assert "(1 could not be listed)" in screen_text(app)
 
 
 async def test_the_project_list_counts_and_filters_the_table(multi, make_app) -> None:
@@ -245,3 +249,46 @@ async def test_the_scope_chosen_in_the_picker_is_remembered(
     async with again.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot)
         assert main_screen(again).inbox is not None
+
+
+async def test_member_names_give_way_before_image_names_are_cut(multi, make_app) -> None:
+    """At 120 columns the receiving project's name narrows (cut in the middle) before an image
+    name loses characters; both keep their ends, which tell versions and projects apart."""
+    projects = {p.name for p in multi.user_projects()}
+    names = {
+        multi.image(i)["name"]
+        for p in multi.user_projects()
+        for i in multi.shared_image_ids(project=p.id)
+    }
+    app = make_app(multi, all_projects=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        grid = table(app)
+        lines = screen_text(app).splitlines()[grid.region.y : grid.region.bottom]
+        rows = [line[grid.region.x : grid.region.right] for line in lines]
+        header, body = rows[0], [row for row in rows[1:] if row.strip()]
+        member_at, os_at = header.index("Member"), header.index("OS")
+        member_width = os_at - member_at - 1
+        cut_names = cut_members = 0
+        for row in body:
+            name_cell = row[3 : header.index("Status")].strip()
+            member_cell = row[member_at:os_at].strip()
+            if "…" in name_cell:
+                cut_names += 1
+                head, tail = name_cell.split("…")
+                assert any(n.startswith(head) and n.endswith(tail) for n in names), row
+            else:
+                assert name_cell in names, row
+            if "…" in member_cell:
+                cut_members += 1
+                head, tail = member_cell.split("…")
+                assert len(tail) >= 3, member_cell  # cut in the middle: the end stays
+                assert any(p.startswith(head) and p.endswith(tail) for p in projects), row
+            else:
+                assert member_cell in projects, row
+        longest_project = max(len(p) for p in projects)
+        assert longest_project > 12  # the demo has project names to cut
+        if cut_names:
+            # An image name is cut only once the member column is as narrow as it goes.
+            assert member_width <= 12, header
+            assert cut_members, "no member name was cut though image names were"

@@ -396,6 +396,39 @@ async def test_quit_with_a_decision_in_flight_asks_then_lets_it_finish_and_repor
     assert app.exit_report == [f"accepted {image_id} ({main.store.get(image_id).name})"]
 
 
+async def test_the_quit_question_stops_saying_running_once_the_decisions_end(
+    cloud: Any, make_app: Any
+) -> None:
+    from textual.widgets import Static
+
+    from tui.democloud import Faults
+
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        image_id = _plain_ids(cloud, "pending")[0]
+        _select(app, image_id)
+        await pilot.pause()
+        cloud.set_faults(Faults(slow_ms=1500, apply_to_writes=True))
+        await pilot.press("a")
+        await wait_for(pilot, lambda: main.store.deciding, what="the decision to be sent")
+        await pilot.press("q")
+        dialog = await wait_screen(pilot, ConfirmScreen)
+
+        def question() -> str:
+            return str(dialog.query_one("#question", Static).render())
+
+        assert "still running" in question()
+        await wait_for(
+            pilot, lambda: cloud.member_status(image_id) == "accepted", what="the decision"
+        )
+        await wait_for(pilot, lambda: "have finished" in question(), what="the question anew")
+        assert "still running" not in question()
+        assert app.is_running and app.screen is dialog  # the user still decides
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.is_running, what="the app to end")
+
+
 async def test_quit_without_decisions_in_flight_asks_nothing(cloud: Any, make_app: Any) -> None:
     app = make_app(cloud)
     async with app.run_test(size=SIZE) as pilot:

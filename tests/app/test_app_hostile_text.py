@@ -37,6 +37,7 @@ from textual.drivers.headless_driver import HeadlessDriver
 from textual.widgets import Static
 
 from tui.app.app import ImshareApp
+from tui.app.keys import REJECT_NOTE
 from tui.app.screens.config import ConfigScreen
 from tui.app.screens.main import MainScreen
 from tui.app.screens.picker import ContextPicker
@@ -121,6 +122,8 @@ async def test_no_cloud_control_character_reaches_the_terminal(
             "",
             f"  !a {HOSTILE_SHOWN}",
             f"  !b {CJK * 6} {HOSTILE_SHOWN}",
+            "",
+            REJECT_NOTE,  # what rejecting means (issue 13), after the names
         ]
         await pilot.press("n")
         await pilot.press("u", "g", "down")  # clear the marks; the full-ECS image

@@ -12,7 +12,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -520,3 +524,94 @@ def test_the_app_flags_and_the_demo_world(monkeypatch, config_dir):
     assert main(["--region", "eu-de"]) == 0
     app = seen.pop()[0]
     assert app.regions == ("eu-de",) and app.settings.region == "eu-de"
+
+
+# ----------------------------------------------------- journal, undo, a failing stdout
+
+
+def pending_in_two_projects(cloud: Any) -> dict[str, list[str]]:
+    """Two pending images (shared with that project alone, not full-ECS) in a project of
+    each region: project id -> image ids."""
+    users = cloud.user_projects()
+    whole = {i for p in users for i in cloud.whole_image_ids(project=p.id)}
+
+    def only_here(project: Any) -> list[str]:
+        others = [p.id for p in users if p.id != project.id]
+        return [
+            i
+            for i in cloud.shared_image_ids("pending", project=project.id)
+            if i not in whole and all(cloud.member_status(i, o) is None for o in others)
+        ][:2]
+
+    de = next(p for p in users if p.region == "eu-de" and len(only_here(p)) == 2)
+    nl = next(p for p in users if p.region == "eu-nl" and len(only_here(p)) == 2)
+    return {de.id: only_here(de), nl.id: only_here(nl)}
+
+
+def test_a_decision_everywhere_is_one_journalled_operation_that_undo_reverts(multi, capsys):
+    image_id, first, second = twice_shared(multi)
+    for project in (first, second):
+        multi.set_member_status(image_id, "pending", project=project.id)
+    chosen = pending_in_two_projects(multi)
+    ids = [image_id, *(i for found in chosen.values() for i in found)]
+    code, out, err = run(capsys, "accept", "--all-projects", *ids)
+    assert code == 0, err
+    decided = {(first.id, image_id), (second.id, image_id)}
+    decided |= {(pid, i) for pid, found in chosen.items() for i in found}
+    assert all(multi.member_status(i, pid) == "accepted" for pid, i in decided)
+    code, out, _ = run(capsys, "history", "-f", "json")
+    assert code == 0
+    records = json.loads(out)
+    assert len({r["op"] for r in records}) == 1  # one operation for the command
+    assert {(r["member_id"], r["image_id"]) for r in records} == decided
+    assert {(r["before"], r["after"], r["outcome"]) for r in records} == {
+        ("pending", "accepted", "done")
+    }
+    names = {p.id: (p.name, p.region) for p in multi.user_projects()}
+    assert all((r["member_name"], r["region"]) == names[r["member_id"]] for r in records)
+    code, out, err = run(capsys, "undo", "--yes")
+    assert code == 0, err
+    assert all(multi.member_status(i, pid) == "pending" for pid, i in decided)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_a_full_disk_under_accept_all_projects_reports_every_pair_on_stderr(multi):
+    chosen = pending_in_two_projects(multi)
+    ids = [i for found in chosen.values() for i in found]
+    names = {p.id: f"{p.name} ({p.region})" for p in multi.user_projects()}
+    with Path("/dev/full").open("w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "tui", "accept", "--all-projects", *ids],
+            env=os.environ, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
+            check=False,
+        )  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert all(multi.member_status(i, pid) == "accepted" for pid, found in chosen.items()
+               for i in found)  # fmt: skip
+    lines = proc.stderr.splitlines()
+    assert lines[0] == (
+        "imshare: cannot write to standard output (No space left on device); "
+        "the results from here on follow on stderr"
+    )
+    assert sorted(lines[1:-1]) == sorted(
+        f"imshare: accepted {i} in {names[pid]}" for pid, found in chosen.items() for i in found
+    )
+    assert lines[-1] == (
+        f"imshare: {len(ids)} of {len(ids)} accepted, 0 failed; "
+        "standard output could not be written (No space left on device)"
+    )
+
+
+def test_a_closed_pipe_under_reject_all_projects_finishes_every_decision_quietly(multi):
+    chosen = pending_in_two_projects(multi)
+    ids = [i for found in chosen.values() for i in found]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "reject", "--all-projects", *ids],
+        env=os.environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    proc.stdout.close()
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 141 and stderr == ""
+    assert all(multi.member_status(i, pid) == "rejected" for pid, found in chosen.items()
+               for i in found)  # fmt: skip

@@ -33,6 +33,8 @@ from tui.cli.main import main
 from tui.cli.output import column_names
 from tui.cloud.errors import ApiError
 from tui.cloud.models import MemberStatus
+from tui.cloud.token_cache import TokenCache
+from tui.settings.sources import LoadedConfig
 
 ALL_COLUMNS = [arg for name in column_names() for arg in ("-c", name)]
 
@@ -174,14 +176,23 @@ def test_login_shows_keystone_names_safely(hostile, capsys):
 
 
 async def test_an_error_body_a_real_server_cannot_send_is_one_safe_line(
-    mock_cloud, make_session, capsys
+    mock_cloud, make_session, capsys, tmp_path
 ):
     """A hostile error code with a line break in it: still one stderr line per image, inert."""
     body = {"error": {"code": "IMG.\x1b]2;pwned\x07\nfake: line", "message": f"no {HOSTILE}"}}
-    cloud = mock_cloud(lambda request: httpx.Response(400, json=body))
+    cloud = mock_cloud(
+        lambda request: (
+            httpx.Response(400, json=body)
+            if request.method == "PUT"
+            else httpx.Response(200, json={"images": []})
+        )  # the listing before, for the journal
+    )
     session = make_session(cloud.settings(), transport=cloud.transport)
-    args = argparse.Namespace(image_ids=["img-1"], vault_id="", concurrency=1, batch=False)
-    context = commands.Context(args=args, loaded=None, cache=None)  # type: ignore[arg-type]
+    args = argparse.Namespace(
+        command="accept", image_ids=["img-1"], vault_id="", concurrency=1, batch=False
+    )
+    loaded = LoadedConfig(cloud.settings(), {}, tmp_path / "config.toml", [])
+    context = commands.Context(args=args, loaded=loaded, cache=TokenCache(tmp_path / "t.json"))
     assert await commands.decide(MemberStatus.ACCEPTED)(session, context) == 1
     err = capsys.readouterr().err
     assert forbidden(err) == []

@@ -32,12 +32,13 @@ def test_usage_errors_exit_2(capsys):
 def test_locate_prints_labelled_paths(config_dir, capsys):
     assert main(["locate"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[:3] == [
+    assert out[:4] == [
         f"config:      {config_dir / 'config.toml'}",
         f"token cache: {config_dir / 'tokens.json'}",
         f"log file:    {config_dir / 'imshare.log'}",
+        f"crash log:   {config_dir / 'crash.log'}",
     ]
-    assert out[3].startswith("clouds.yaml: ")
+    assert out[5].startswith("clouds.yaml: ")
 
 
 def test_locate_names_the_clouds_yaml_in_use(tmp_path, monkeypatch, capsys):

@@ -18,6 +18,7 @@ from support import mock_settings
 from tui.cli.commands import CliExit, Context
 from tui.cli.everywhere import decide_in_projects
 from tui.cloud.models import MemberStatus
+from tui.cloud.token_cache import TokenCache
 from tui.settings.sources import LoadedConfig
 
 PROJECT = "5a1e0000000000000000000000000001"
@@ -90,7 +91,7 @@ def context(tmp_path: Path, **args: Any) -> Context:
         image_ids=[IMAGE], vault_id="", concurrency=2, batch=False, region=None, **args
     )
     loaded = LoadedConfig(settings, {}, tmp_path / "config.toml", [])
-    return Context(args=namespace, loaded=loaded, cache=None)  # type: ignore[arg-type]
+    return Context(args=namespace, loaded=loaded, cache=TokenCache(tmp_path / "tokens.json"))
 
 
 async def test_the_image_in_both_regions_needs_a_region(tmp_path, make_session, capsys):

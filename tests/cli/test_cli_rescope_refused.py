@@ -17,6 +17,7 @@ from support import mock_settings
 from tui.cli.commands import Context
 from tui.cli.everywhere import list_everywhere
 from tui.cli.main import build_parser
+from tui.cloud.token_cache import TokenCache
 from tui.settings.sources import LoadedConfig
 
 PROJECTS = {f"{n:032x}": f"eu-de_team{n:02d}" for n in range(1, 13)}
@@ -91,7 +92,7 @@ async def test_password_logins_queue_behind_the_login_limit(tmp_path: Path, make
     session = make_session(mock_settings(), cache=False, transport=cloud.transport)
     args = build_parser().parse_args(["list", "--all-projects", "-f", "json"])
     loaded = LoadedConfig(mock_settings(), {}, tmp_path / "config.toml", [])
-    context = Context(args=args, loaded=loaded, cache=None)  # type: ignore[arg-type]
+    context = Context(args=args, loaded=loaded, cache=TokenCache(tmp_path / "tokens.json"))
     assert await list_everywhere(session, context) == 0
     rows = json.loads(capsys.readouterr().out)
     assert sorted(row["member_name"] for row in rows) == sorted(PROJECTS.values())

@@ -8,8 +8,11 @@ asks for a password through the app (a dialog); nothing else here logs in.
 
 All network work runs in workers with ``exit_on_error=False``; anything a worker did not handle
 itself reaches ``on_worker_failed`` as a toast, so a bad response never takes the app down or
-leaves the terminal dirty. Every toast passes ``notify`` here, which applies ``safe_text``: a toast
-quotes image names, project ids and the cloud's error messages.
+leaves the terminal dirty. So does an error raised in an action, a handler, a callback or a
+timer; an error the app cannot survive (see :mod:`tui.app.crash`) ends it with one line on
+stderr naming a redacted log, never with Textual's traceback and its locals. Every toast passes
+``notify`` here, which applies ``safe_text``: a toast quotes image names, project ids and the
+cloud's error messages.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +36,12 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input
+from textual.worker import WorkerFailed as TextualWorkerFailed
 
+from tui.app import crash
 from tui.app.commands import ImshareCommands
 from tui.app.message_log import Level, MessageLog
-from tui.app.messages import WorkerFailed
+from tui.app.messages import ReportsWorkerFailures, WorkerFailed
 from tui.app.screens.config import ConfigScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.log import LogScreen
@@ -51,6 +57,7 @@ from tui.cloud.models import Token
 from tui.cloud.session import CloudSession
 from tui.cloud.token_cache import TokenCache
 from tui.formatting import safe_text
+from tui.journal import Journal
 from tui.settings import clouds_yaml, config_file, sources
 from tui.settings.model import ConfigError, Settings
 
@@ -80,7 +87,7 @@ def context_hint(settings: Settings) -> str:
     return f"{host_of(settings.auth_url)} │ {settings.project_label or '?'} │ not logged in"
 
 
-class ImshareApp(App[int]):
+class ImshareApp(ReportsWorkerFailures, App[int]):
     """Review images shared with your project; accept or reject them with one key."""
 
     TITLE = "imshare"
@@ -125,8 +132,16 @@ class ImshareApp(App[int]):
         all_projects: bool | None = None,
         regions: tuple[str, ...] = (),
         initial_filter: str = "",
+        crash_log: Path | None = None,
     ) -> None:
         super().__init__()
+        #: Where a crash's details go without --debug (default: crash.log in the config dir).
+        self.crash_log = crash_log
+        #: The line a crash prints once the terminal is restored; None while all is well.
+        self.crash_line: str | None = None
+        self._crash_line_printed = False
+        #: Errors the funnel reported that were not the cloud's (tests assert on these).
+        self.unexpected_errors: list[BaseException] = []
         self.cache = cache
         self.config_path = config_path
         self.ui_prefs: dict[str, Any] = dict(ui_prefs or {})
@@ -147,6 +162,8 @@ class ImshareApp(App[int]):
         self.store = ImageStore()
         #: Everything this run said (``@``): toasts, failures, decisions with their outcome.
         self.message_log = MessageLog()
+        #: The decision journal (``IMSHARE_CONFIG_DIR`` moves it; ``--demo`` has its own).
+        self.journal = Journal()
         #: Lines for stderr once the terminal is given back: the outcome of every decision
         #: that was still running when the user quit (or the terminal went away).
         self.exit_report: list[str] = []
@@ -242,6 +259,7 @@ class ImshareApp(App[int]):
                 load_at_start=usable,
                 message_log=self.message_log,
                 inbox=self._new_inbox() if self.all_projects else None,
+                journal=self.journal,
             )
         )
         if settings.problems():
@@ -359,13 +377,35 @@ class ImshareApp(App[int]):
 
     @work(exclusive=True, group="quit", exit_on_error=False, description="Quitting")
     async def _confirm_quit(self, running: int) -> None:
+        screen = ConfirmScreen(self._quit_question(running))
+        main = self._main_screen()
+
+        def follow() -> None:
+            # The decisions may end while the user reads: the question must not go on
+            # saying they are running.
+            if screen.is_attached:
+                screen.set_question(self._quit_question(main.decisions_running() if main else 0))
+
+        timer = self.set_interval(0.25, follow)
+        try:
+            answer = await self.push_screen_wait(screen)
+        finally:
+            timer.stop()
+        if answer:
+            self._finish_and_exit()
+
+    @staticmethod
+    def _quit_question(running: int) -> str:
+        if not running:
+            return (
+                "The decisions have finished — quit?\n\n"
+                "The table shows where each one ended; @ lists every outcome of this run."
+            )
         noun = "decision is" if running == 1 else "decisions are"
-        question = (
+        return (
             f"{running} {noun} still running — quit anyway?\n\nWhat was sent finishes first, "
             "and the outcome of each is printed when imshare has quit."
         )
-        if await self.push_screen_wait(ConfirmScreen(question)):
-            self._finish_and_exit()
 
     @work(exclusive=True, group="exit", exit_on_error=False, description="Finishing")
     async def _finish_and_exit(self) -> None:
@@ -377,7 +417,7 @@ class ImshareApp(App[int]):
 
     def action_show_log(self) -> None:
         if not isinstance(self.screen, LogScreen):
-            self.push_screen(LogScreen(self.message_log))
+            self.push_screen(LogScreen(self.message_log, journal_path=self.journal.path))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -502,15 +542,68 @@ class ImshareApp(App[int]):
 
     @on(WorkerFailed)
     def on_worker_failed(self, message: WorkerFailed) -> None:
-        """The last line of defence: a worker raised something it did not handle."""
+        """The last line of defence: a worker, handler or callback raised what it did not handle."""
         error = message.error
         if isinstance(error, ApiError):
             self.notify(error.summary, title="Cloud error", severity="error", markup=False)
             return
-        log.error("worker %s failed", message.worker_name, exc_info=error)
+        self.unexpected_errors.append(error)
+        log.error("%s failed", message.worker_name, exc_info=error)
+        text = crash.redact_text(f"{type(error).__name__}: {error}")
         self.notify(
-            f"{type(error).__name__}: {error}. The app keeps running; see the log with --debug.",
+            f"{text}. The app keeps running; see the log with --debug.",
             title="Unexpected error",
             severity="error",
             markup=False,
         )
+
+    def _survive(self, error: BaseException, where: str) -> None:
+        """Report an error the app outlives through the funnel, like a failed worker."""
+        if isinstance(error, TextualWorkerFailed):
+            error = error.error
+        self.post_message(WorkerFailed(where, error))
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's report of an error nobody caught: survive it, or end the app cleanly.
+
+        Textual's own version ends the app and prints a traceback with every frame's locals
+        (settings, passwords). Whether Textual carries on after reporting depends on where it
+        reported from, so that decides (see :mod:`tui.app.crash`).
+        """
+        caller = sys._getframe(1).f_code
+        if self.crash_line is None and crash.survivable_at(error, caller):
+            self._survive(error, caller.co_name.strip("_"))
+            return
+        self._crash(error)
+
+    def _fatal_error(self) -> None:
+        """Never Textual's traceback with locals, whoever asks for it."""
+        error = sys.exc_info()[1] or self._exception or RuntimeError("fatal error")
+        self._crash(error)
+
+    def _crash(self, error: BaseException) -> None:
+        """End the app: the details to a redacted log, one line once the terminal is back."""
+        if self.crash_line is None:
+            shown = error.error if isinstance(error, TextualWorkerFailed) else error
+            token = self.session.current_token
+            secrets = [self.settings.password, token.value if token else ""]
+            self.crash_line = crash.report_line(
+                shown, secrets=[s for s in secrets if s], crash_log=self.crash_log
+            )
+        self._return_code = 1
+        if self._exception is None and isinstance(error, Exception):
+            # run_test raises this when the test ends, so a crash still fails its test.
+            self._exception = error
+            self._exception_event.set()
+        self._close_messages_no_wait()
+
+    def _print_error_renderables(self) -> None:
+        """After the terminal is restored: the crash's one line, nothing else."""
+        if self.crash_line is None:
+            super()._print_error_renderables()
+            return
+        self._exit_renderables.clear()
+        if not self._crash_line_printed:
+            self._crash_line_printed = True
+            with contextlib.suppress(OSError, ValueError):
+                print(self.crash_line, file=sys.stderr, flush=True)

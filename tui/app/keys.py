@@ -10,6 +10,12 @@ from textual.binding import Binding, BindingType
 
 from tui.app.store import COLUMNS
 
+#: What rejecting means, said in the help and in every reject confirmation.
+REJECT_NOTE = (
+    "A rejected image disappears from your image list but is not revoked: anyone who knows "
+    "its id can still boot it. Rejecting is not a security control."
+)
+
 MAIN_BINDINGS: list[BindingType] = [
     Binding(
         "a",
@@ -20,6 +26,14 @@ MAIN_BINDINGS: list[BindingType] = [
     ),
     Binding("r", "decide('rejected')", "Reject", tooltip="Reject (asks first)", id="reject"),
     Binding("p", "decide('pending')", "Pending", tooltip="Reset to pending", id="pending"),
+    Binding(
+        "z",
+        "undo",
+        "Undo",
+        show=False,
+        tooltip="Undo your last decision on this cloud (from the journal; asks first)",
+        id="undo",
+    ),
     Binding(
         "space",
         "toggle_mark",

@@ -1,7 +1,11 @@
 """Start the app: from the user's config, or against a private demo cloud with ``--demo``.
 
 ``--demo`` must never touch the user's real config or token cache, so it points
-``IMSHARE_CONFIG_DIR`` at a temporary directory for the life of the process.
+``IMSHARE_CONFIG_DIR`` at a temporary directory for the life of the process (kept when the app
+crashed, since the crash's line may name the debug log in it).
+
+A crash ends with one line on stderr naming a redacted log (see :mod:`tui.app.crash`), whether
+the app reported it or it escaped ``App.run`` itself.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tui import files, logsetup
+from tui.app import crash
 from tui.cloud.token_cache import TokenCache
 from tui.settings.config_file import DEFAULT_PROFILE
 from tui.settings.model import ConfigError, Settings
@@ -24,6 +29,24 @@ from tui.settings.sources import apply_environment, load, proxy_problem
 
 def run(args: argparse.Namespace) -> int:
     """Run the TUI until the user quits; returns the process exit code."""
+    # Where a crash's details go without --debug: the user's own directory, also with --demo
+    # (whose directory is removed at exit).
+    crash_log = files.crash_log_file()
+    demo_dirs: list[Path] = []
+    try:
+        code, crashed = _run(args, crash_log, demo_dirs)
+    except Exception as error:
+        # Escaped App.run (the terminal is restored by then): the same one line as a crash.
+        print(crash.report_line(error, crash_log=crash_log), file=sys.stderr)
+        return 1
+    if not crashed:  # after a crash, the line may name the debug log in the demo directory
+        for directory in demo_dirs:
+            shutil.rmtree(directory, ignore_errors=True)
+    return code
+
+
+def _run(args: argparse.Namespace, crash_log: Path, demo_dirs: list[Path]) -> tuple[int, bool]:
+    """Run the app; returns its exit code and whether it crashed."""
     from tui.app.app import ImshareApp
 
     with ExitStack() as stack:
@@ -36,10 +59,10 @@ def run(args: argparse.Namespace) -> int:
             problem = proxy_problem()  # the demo's client reads the proxy variables too
             if problem:
                 print(f"imshare: {problem}", file=sys.stderr)
-                return 2
+                return 2, False
 
             workdir = Path(tempfile.mkdtemp(prefix="imshare-demo-"))
-            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+            demo_dirs.append(workdir)
             os.environ["IMSHARE_CONFIG_DIR"] = str(workdir)
             if getattr(args, "debug", False):
                 logsetup.configure(True, stderr=False)  # the log goes to the demo's own dir
@@ -52,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             except ValueError as error:  # a region name the demo cannot serve
                 print(f"imshare: --demo-regions: {error}", file=sys.stderr)
-                return 2
+                return 2, False
             demo.start()
             stack.callback(demo.stop)
             settings: Settings = apply_environment(Settings(), demo.credentials)
@@ -67,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             except ConfigError as error:
                 print(f"imshare: {error}", file=sys.stderr)
-                return 2
+                return 2, False
             settings, ui_prefs, warnings = loaded.settings, loaded.ui, loaded.warnings
             profile, cloud = loaded.profile, loaded.cloud
         logsetup.add_secret(settings.password)
@@ -94,8 +117,9 @@ def run(args: argparse.Namespace) -> int:
             initial_filter=getattr(args, "filter", None) or "",
             all_projects=True if getattr(args, "all_projects", None) else None,
             regions=regions,
+            crash_log=crash_log,
         )
         app.run(mouse=not getattr(args, "no_mouse", False))
         for line in app.exit_report:  # decisions that were in flight when the user quit
             print(f"imshare: {line}", file=sys.stderr)
-        return app.return_code or 0
+        return app.return_code or 0, app.crash_line is not None

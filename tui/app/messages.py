@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from textual import events
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
+from tui.app.crash import survivable
 from tui.cloud.errors import ApiError
 from tui.cloud.models import Decision, Member, MemberStatus, SharedImage, Token
+from tui.undo import UndoPlan
 
 
 @dataclass
@@ -86,6 +89,15 @@ class DecisionFinished(Message):
 
 
 @dataclass
+class UndoFinished(Message):
+    """An undo (``z``) ended: the plan it ran and every outcome the cloud gave."""
+
+    plan: UndoPlan
+    decisions: tuple[Decision, ...]
+    operation: str
+
+
+@dataclass
 class WorkerFailed(Message):
     """A worker raised something it did not handle; bubbles to the app's one error funnel."""
 
@@ -93,11 +105,27 @@ class WorkerFailed(Message):
     error: BaseException
 
 
-class ReportsWorkerFailures:
-    """Screen mixin: a worker of this screen that ended in error goes to the app's funnel.
+# Building or tearing down a node: an error here leaves nothing worth keeping.
+_LIFECYCLE = (events.Compose, events.Mount, events.Unmount, events.Load)
 
-    ``Worker.StateChanged`` does not bubble, so each screen forwards it as ``WorkerFailed``.
+
+class ReportsWorkerFailures:
+    """Mixin for the app and its screens: their errors go to the app's funnel.
+
+    ``Worker.StateChanged`` does not bubble, so each forwards a failed worker as
+    ``WorkerFailed``; and a message handler that raises is reported the same way instead of
+    stopping this node's message loop for good (Textual's answer, which would leave a screen
+    on display that no longer updates).
     """
+
+    async def _dispatch_message(self, message: Message) -> None:
+        try:
+            await super()._dispatch_message(message)  # type: ignore[misc]
+        except Exception as error:
+            if isinstance(message, _LIFECYCLE) or not survivable(error):
+                raise
+            name = f"{type(self).__name__}.{message.handler_name}"
+            self.post_message(WorkerFailed(name, error))  # type: ignore[attr-defined]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

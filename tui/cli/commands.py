@@ -4,17 +4,27 @@ Nothing here imports Textual. A command returns its exit code or raises ``CliExi
 it gets owns logging in (it asks for the password on the terminal through ``ask_password``
 when none is configured, and again after a wrong one).
 
-Exit codes: 0 success; 1 the cloud refused or failed (one stderr line per failed image);
-2 usage or configuration errors (including "no password and nobody to ask"); 3 ``list
---exit-code`` found pending shares; 130 Ctrl-C.
+Exit codes: 0 success; 1 the cloud refused or failed (one stderr line per failed image), or
+standard output could not be written (a full disk); 2 usage or configuration errors (including
+"no password and nobody to ask"); 3 ``list --exit-code`` found pending shares; 130 Ctrl-C; 141
+the reader of standard output went away (``| head -1``), what a shell reports for a tool that
+SIGPIPE ended.
+
+Standard output is where results go, and it can fail under a command: a full disk
+(``> /dev/full``) or a reader that left (a closed pipe). Neither may stop decisions already on
+their way or leave one unreported, so a result line that cannot be written goes to stderr
+instead, and nothing more is tried on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import errno
 import getpass
 import logging
+import os
 import re
 import shutil
 import sys
@@ -23,7 +33,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tui import files, logsetup
+from tui import files, journal, journaled, logsetup
 from tui.cli import scopes
 from tui.cli.output import (
     Row,
@@ -47,9 +57,14 @@ log = logging.getLogger("imshare.cli")
 
 PROG = "imshare"
 EXIT_PENDING = 3
+#: 128 + SIGPIPE: what a shell reports for a tool whose reader left, as ``yes | head -1``.
+EXIT_CLOSED_PIPE = 141
 #: Wrong passwords typed at the terminal before a command gives up, as sudo does.
 PASSWORD_TRIES = 3
 _VAULT_CODES = {"IMG.0182", "IMG.0184", "IMG.0188", "IMG.0193"}
+#: At most this long (and a quarter of what --timeout leaves) is spent listing the shares
+#: before a decision, to record each image's status before in the journal.
+LISTING_FOR_JOURNAL = 15.0
 #: Member records read at once when ``list`` shows Shared At or Decided At.
 MEMBER_CONCURRENCY = 8
 
@@ -63,17 +78,83 @@ class CliExit(Exception):
         self.message = message
 
 
-def out(text: str = "") -> None:
-    """Print to stdout; the last guard before the terminal: no control character passes.
+class StdoutFailed(Exception):
+    """Standard output cannot be written: a closed pipe, a full disk, a closed descriptor."""
 
-    Callers lay out lines themselves (a table, a JSON array), so line breaks stay.
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
+
+    @property
+    def closed_pipe(self) -> bool:
+        """The reader left (EPIPE): nobody wants the rest, which is not a failure of ours."""
+        return isinstance(self.error, BrokenPipeError)
+
+    @property
+    def reason(self) -> str:
+        return self.error.strerror or str(self.error)
+
+
+def out(text: str = "") -> None:
+    """Write one result to stdout, at once; raises ``StdoutFailed`` when stdout cannot take it.
+
+    The last guard before the terminal: no control character passes (callers lay out lines
+    themselves, a table, a JSON array, so line breaks stay). Straight to the descriptor, not
+    through Python's buffer: a write that fails after a short one (a pipe closed mid-way, a
+    file size limit) must fail *this* call, so the caller knows which result did not arrive,
+    and no half-written rest waits in a buffer.
     """
-    print(safe_text(text, multiline=True), flush=True)
+    stream = sys.stdout
+    try:
+        if stream is None:  # started with stdout closed (`>&-`)
+            raise OSError(errno.EBADF, "standard output is closed")
+        data = safe_text(text, multiline=True) + "\n"
+        fd = _descriptor(stream)
+        if fd is None:  # a stand-in without a descriptor (a test's capture)
+            stream.write(data)
+            stream.flush()
+            return
+        stream.flush()  # whatever was printed before comes first
+        _write_all(fd, data.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    except OSError as error:
+        _discard_stdout(stream)
+        raise StdoutFailed(error) from None
+
+
+def _descriptor(stream: Any) -> int | None:
+    try:
+        return int(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _discard_stdout(stream: Any) -> None:
+    """Point stdout's descriptor at /dev/null.
+
+    What stdout still buffers is flushed again when Python exits; written to a closed pipe or a
+    full disk, that flush would print "Exception ignored" and make the exit status 120.
+    """
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        fd = stream.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fd)
+        finally:
+            os.close(devnull)
 
 
 def err(text: str) -> None:
-    """One message on stderr; it may quote the cloud (an error body, a project name)."""
-    print(f"{PROG}: {safe_text(text, multiline=True)}", file=sys.stderr, flush=True)
+    """One message on stderr; it may quote the cloud (an error body, a project name). If even
+    stderr cannot be written, there is nowhere left to say it."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        print(f"{PROG}: {safe_text(text, multiline=True)}", file=sys.stderr, flush=True)
 
 
 # ----------------------------------------------------------------------------- context
@@ -504,6 +585,18 @@ class InOrder:
         self._next = len(self._ids)
 
 
+def journal_warning() -> journaled.Warn:
+    """How the CLI says that the journal could not be written: one stderr line per problem."""
+    said: set[str] = set()
+
+    def warn(problem: str) -> None:
+        if problem not in said:
+            said.add(problem)
+            err(f"warning: {problem}")
+
+    return warn
+
+
 def _needs_vault(decision: Decision, vault_id: str) -> bool:
     error = decision.error
     return (
@@ -514,11 +607,46 @@ def _needs_vault(decision: Decision, vault_id: str) -> bool:
     )
 
 
-def say_decision(decision: Decision, status: MemberStatus, vault_id: str, where: str = "") -> None:
+class Results:
+    """Where a decision command's confirmations go: stdout while it takes them.
+
+    A confirmation is written while other decisions are still in flight, so it never raises:
+    once stdout fails, the rest go to stderr (after a closed pipe nowhere: the reader asked for
+    no more), and the summary and exit code say that not everything reached stdout.
+    """
+
+    def __init__(self) -> None:
+        self.lost: StdoutFailed | None = None
+
+    def confirm(self, line: str) -> None:
+        if self.lost is None:
+            try:
+                out(line)
+                return
+            except StdoutFailed as failure:
+                self.lost = failure
+                if not failure.closed_pipe:
+                    err(
+                        f"cannot write to standard output ({failure.reason}); "
+                        "the results from here on follow on stderr"
+                    )
+        if not self.lost.closed_pipe:
+            err(line)
+
+    @property
+    def incomplete(self) -> bool:
+        """Results that should have reached stdout went to stderr (a full disk, not a pipe
+        whose reader left)."""
+        return self.lost is not None and not self.lost.closed_pipe
+
+
+def say_decision(
+    decision: Decision, status: MemberStatus, vault_id: str, results: Results, where: str = ""
+) -> None:
     """One decision's line: done on stdout, failed on stderr. ``where`` names the project
     when the command decides in more than the current one (`` in eu-de_x (eu-de)``)."""
     if decision.ok:
-        out(f"{status.value} {decision.image_id}{where}")
+        results.confirm(f"{status.value} {decision.image_id}{where}")
     elif _needs_vault(decision, vault_id):
         # Without a vault the cloud says "vault not found" (batch) or "vault_id is
         # required": the one thing to do comes first, the cloud's words after.
@@ -542,17 +670,29 @@ def say_unknown(image_id: str, where: str = "") -> None:
 
 
 def decision_exit(
-    status: MemberStatus, decisions: Sequence[Decision], vault_id: str, *, count: int
+    status: MemberStatus,
+    decisions: Sequence[Decision],
+    vault_id: str,
+    results: Results,
+    *,
+    count: int,
 ) -> int:
     """What a decision command ends with, once every line is out: the login error that
-    stopped everything is raised (as ``list`` would end), else 1 when any failed."""
+    stopped everything is raised (as ``list`` would end); else 1 when any failed or a result
+    could not reach stdout, 141 when its reader left, 0."""
     failed = [d for d in decisions if not d.ok]
     login = next((d.error for d in failed if d.error is not None and d.error.login), None)
     if login is not None and len(failed) == len(decisions):
         # Nothing was decided because the login failed: end as `list` would, so scripts
         # see the same exit code for "log in again" whatever the command.
         raise login
-    if failed and count > 1:
+    if results.incomplete and results.lost is not None:
+        err(
+            f"{sum(1 for d in decisions if d.ok)} of {count} {status.done}, "
+            f"{len(failed)} failed; standard output could not be written "
+            f"({results.lost.reason})"
+        )
+    elif failed and count > 1:
         err(f"{len(failed)} of {count} failed")
     vault_codes = {d.error.code for d in failed if d.error} & _VAULT_CODES
     if vault_codes and status is MemberStatus.ACCEPTED and vault_id:
@@ -561,7 +701,19 @@ def decision_exit(
             "id of an existing CBR server-backup vault with enough capacity, in this "
             "project and region"
         )
-    return 1 if failed else 0
+    if failed or results.incomplete:
+        return 1
+    return EXIT_CLOSED_PIPE if results.lost is not None else 0
+
+
+def journal_within(context: Context) -> float:
+    """How long the listing for the journal's "status before" may take: at most
+    ``LISTING_FOR_JOURNAL``, and a quarter of what ``--timeout`` leaves."""
+    within = LISTING_FOR_JOURNAL
+    if context.deadline is not None:
+        left = context.deadline - asyncio.get_running_loop().time()
+        within = max(0.1, min(within, left / 4))
+    return within
 
 
 def regions_of(context: Context) -> tuple[str, ...]:
@@ -602,7 +754,8 @@ async def _shared_elsewhere(
 
 def decide(status: MemberStatus) -> CommandFn:
     """``accept``, ``reject`` or ``pending`` in the current project: every image gets a
-    line, stdout or stderr, in the order the ids were given.
+    line, stdout or stderr, in the order the ids were given (see ``Results`` for a stdout
+    that fails on the way).
 
     An image the current project does not have (404) but another project of the user does
     is never decided there: the line says where it is shared and how to decide it there
@@ -614,12 +767,13 @@ def decide(status: MemberStatus) -> CommandFn:
         image_ids = list(dict.fromkeys(args.image_ids))
         vault_id = getattr(args, "vault_id", "") or ""
         await session.token()  # one login (or prompt) before the decisions start
+        results = Results()
         elsewhere: dict[str, list[Scope]] = {}
 
         def say(decision: Decision) -> None:
             found = elsewhere.get(decision.image_id)
             if not found:
-                say_decision(decision, status, vault_id)
+                say_decision(decision, status, vault_id, results)
                 return
             token = session.current_token
             here = scopes.label(token.project_name, token.region) if token else "?"
@@ -644,15 +798,22 @@ def decide(status: MemberStatus) -> CommandFn:
             # Stop waiting for a batch job in time to read its images back before the end.
             left = context.deadline - asyncio.get_running_loop().time()
             session.batch_timeout = max(1.0, min(session.batch_timeout, left - 10))
+        warn = journal_warning()
+        subjects = await journaled.subjects_from_listing(
+            session, image_ids, warn, within=journal_within(context)
+        )
         try:
-            decisions = await session.set_status_many(
-                image_ids,
+            recorded = await journaled.decide(
+                [(session, subjects)],
                 status,
+                how=f"cli {getattr(args, 'command', None) or status.value}",
+                warn=warn,
                 vault_id=vault_id,
                 concurrency=args.concurrency,
                 on_progress=progress,
                 use_batch=None if getattr(args, "batch", True) else False,
             )
+            decisions = recorded.decisions
             for decision in decisions:
                 progress(decision)  # any the progress callback did not hear of
             elsewhere.update(
@@ -670,7 +831,8 @@ def decide(status: MemberStatus) -> CommandFn:
             raise
         for decision in unshared.values():
             in_order.add(decision)
-        code = decision_exit(status, decisions, vault_id, count=len(image_ids))
+        context.flush_warnings()  # met on the way (a cache write): before the summary
+        code = decision_exit(status, decisions, vault_id, results, count=len(image_ids))
         return 2 if elsewhere else code
 
     return run
@@ -738,6 +900,8 @@ def locate(args: argparse.Namespace) -> int:
     out(f"config:      {config}")
     out(f"token cache: {files.token_cache_file()}")
     out(f"log file:    {files.log_file()}")
+    out(f"crash log:   {files.crash_log_file()}")
+    out(f"journal:     {journal.journal_file()}")
     try:
         found = clouds_yaml.read_files()
     except ConfigError as error:

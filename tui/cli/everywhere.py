@@ -16,13 +16,17 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from tui import journal, journaled
 from tui.cli import scopes
 from tui.cli.commands import (
     CliExit,
     CommandFn,
     Context,
+    Results,
     decision_exit,
     err,
+    journal_warning,
+    journal_within,
     listing_plan,
     out,
     output_format,
@@ -49,6 +53,7 @@ from tui.cloud.inbox import Inbox, InboxListing, Project, Scope
 from tui.cloud.models import ALL_STATUSES, Decision, MemberStatus, SharedImage
 from tui.cloud.session import CloudSession
 from tui.formatting import safe_text
+from tui.journal import Subject
 
 # ----------------------------------------------------------------------------- list
 
@@ -365,6 +370,9 @@ async def _decide(
     failed_listing = False
     missing: list[str] = []
     undecided: list[str] = []
+    #: The rows the decisions are made on (``--all-projects``), by scope and image: what
+    #: the journal records as each share's status before.
+    rows: dict[tuple[str, str], SharedImage] = {}
     if wanted:
         pairs = await _pairs_in_project(inbox, wanted, image_ids, regions)
     else:
@@ -373,6 +381,7 @@ async def _decide(
         failed_listing = bool(listing.failed)
         plan = _pairs_everywhere(listing, image_ids, status, scopes.distinct_labels(listing.scopes))
         pairs, missing, undecided = plan.pairs, plan.missing, plan.undecided
+        rows = {(f"{image.member_id}@{image.region}", image.id): image for image in listing.images}
     labels = scopes.distinct_labels([pair.scope for pair in pairs])
     for image_id in missing:
         err(
@@ -382,9 +391,10 @@ async def _decide(
         )
     for image_id in undecided:
         err(f"{image_id}: nothing to {status.verb}: every share of it was decided otherwise")
+    results = Results()
 
     def say(pair: Pair, decision: Decision) -> None:
-        say_decision(decision, status, vault_id, f" in {labels[pair.scope.key]}")
+        say_decision(decision, status, vault_id, results, f" in {labels[pair.scope.key]}")
 
     def unknown(pair: Pair) -> None:
         say_unknown(pair.image_id, f" in {labels[pair.scope.key]}")
@@ -399,29 +409,49 @@ async def _decide(
         left = context.deadline - asyncio.get_running_loop().time()
         for scope in scope_of.values():
             scope.session.batch_timeout = max(1.0, min(scope.session.batch_timeout, left - 10))
+    warn = journal_warning()
+    within = journal_within(context)
 
-    async def in_scope(scope: Scope, ids: list[str]) -> list[Decision]:
-        decisions = await scope.session.set_status_many(
-            ids,
+    async def subjects(key: str) -> list[Subject]:
+        scope = scope_of[key]
+        if rows:
+            return [journaled.subject_of(rows[(key, i)], scope.session) for i in by_scope[key]]
+        # --project: one listing of that project says each image's status before, as for a
+        # decision in the current project.
+        ids = by_scope[key]
+        return await journaled.subjects_from_listing(scope.session, ids, warn, within=within)
+
+    found = await asyncio.gather(*(subjects(key) for key in by_scope))
+    subjects_of = dict(zip(by_scope, found, strict=True))
+    # One operation in the journal for the whole command, each project in its own group.
+    how = f"cli {getattr(args, 'command', None) or status.value}"
+    recorder = journaled.Recorder(journal.Journal(), journaled.who_for(inbox.base, how), warn)
+
+    async def in_scope(key: str) -> list[Decision]:
+        scope = scope_of[key]
+        recorded = await journaled.decide(
+            [(scope.session, subjects_of[key])],
             status,
+            how=how,
+            warn=warn,
             vault_id=vault_id,
             concurrency=args.concurrency,
             on_progress=lambda decision: in_order.add(scope, decision),
             use_batch=None if getattr(args, "batch", True) else False,
+            recorder=recorder,
         )
-        for decision in decisions:
+        for decision in recorded.decisions:
             in_order.add(scope, decision)
-        return decisions
+        return recorded.decisions
 
     try:
-        results = await asyncio.gather(
-            *(in_scope(scope_of[key], ids) for key, ids in by_scope.items())
-        )
+        decided = await asyncio.gather(*(in_scope(key) for key in by_scope))
     except asyncio.CancelledError:
         in_order.rest(unknown)
         raise
-    decisions = [decision for found in results for decision in found]
-    code = decision_exit(status, decisions, vault_id, count=len(pairs)) if pairs else 0
+    decisions = [decision for found in decided for decision in found]
+    context.flush_warnings()  # met on the way (a cache write): before the summary
+    code = decision_exit(status, decisions, vault_id, results, count=len(pairs)) if pairs else 0
     if missing or undecided or failed_listing:
         return 1
     return code

@@ -16,7 +16,15 @@ from typing import Any, NoReturn
 
 from tui import __version__, logsetup
 from tui.cli import commands, everywhere
-from tui.cli.commands import EXIT_PENDING, PROG, CliExit, CommandFn, err
+from tui.cli.commands import (
+    EXIT_CLOSED_PIPE,
+    EXIT_PENDING,
+    PROG,
+    CliExit,
+    CommandFn,
+    StdoutFailed,
+    err,
+)
 from tui.cli.output import DEFAULT_LIST, FORMATS, column_names
 from tui.cli.projects_output import PROJECT_COLUMNS
 from tui.cloud.errors import ApiError
@@ -139,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "Credentials come from the config file (or one of its profiles, or a clouds.yaml "
             "cloud) and the OS_* variables, which win. Exit codes: 0 ok, 1 the cloud refused "
-            "or failed, 2 usage or configuration error, 3 list --exit-code found pending shares."
+            "or failed or the output could not be written, 2 usage or configuration error, "
+            "3 list --exit-code found pending shares, 141 the output's reader left (| head)."
         ),
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -302,6 +311,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_scope_options(sub, in_subcommand=True, all_projects=False)
 
+    sub = command(
+        "history",
+        "show the decision journal: every accept, reject and reset imshare sent, newest last",
+    )
+    sub.add_argument("--image", metavar="ID", help="only this image")
+    sub.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only decisions since an age (30m, 24h, 7d, 2w) or a date (2026-12-01, UTC)",
+    )
+    sub.add_argument("--operation", metavar="OPID", help="only this operation")
+    sub.add_argument(
+        "-f", "--format", choices=FORMATS, default="table", help="output format (default: table)"
+    )
+    sub.add_argument("--json", action="store_true", help="same as -f json (every field)")
+    sub.add_argument("--wide", action="store_true", help="never cut the table to the terminal")
+    sub.add_argument(
+        "--max-width", type=_non_negative_int, metavar="N", help="cut the table to N columns"
+    )
+
+    sub = command(
+        "undo",
+        "set the images of your last decision(s) back to the status they had (from the journal)",
+    )
+    sub.add_argument(
+        "--last",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="undo your last N operations, newest first (default 1)",
+    )
+    sub.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
+    sub.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="requests in flight at once (default 8)",
+    )
+
     command("login", "log in now (asks for the password if none is configured)")
     command("logout", "forget the cached token")
     command("locate", "print where the config, token cache and log file live")
@@ -430,6 +479,10 @@ def _command_fn(args: argparse.Namespace) -> CommandFn:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "locate":
         return commands.locate(args)
+    if args.command == "history":
+        from tui.cli import history
+
+        return history.run(args, commands.out, commands.err, max_width=commands.table_width(args))
     if args.command == "serve":
         from tui.app import serve
 
@@ -437,6 +490,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     context = commands.load_context(args)
     if args.command == "logout":
         return commands.logout(context)
+    if args.command == "undo":
+        from tui.cli import undo
+
+        return commands.with_session(context, undo.run)
     return commands.with_session(context, _command_fn(args))
 
 
@@ -481,13 +538,19 @@ def main(argv: list[str] | None = None) -> int:
         log.debug("failed: %r", error)
         err(safe_text(error.summary))  # the cloud's words: one line, inert
         return 1
+    except StdoutFailed as failure:
+        if failure.closed_pipe:
+            # `imshare list | head -1`: the reader left; say nothing, as Unix tools do.
+            return EXIT_CLOSED_PIPE
+        err(f"cannot write to standard output: {failure.reason}")
+        return 1
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # `imshare list | head`: the reader left; say nothing more.
+        # A closed pipe that surfaced outside ``out()``: the reader left all the same.
         _silence_stdout()
-        return 1
+        return EXIT_CLOSED_PIPE
 
 
 def _silence_stdout() -> None:

@@ -259,17 +259,23 @@ def _failure(
         return read_error
     still = f"; the image is still {member.status}" if member is not None else ""
     if trouble:
-        return ApiError(
+        error = ApiError(
             f"{trouble}{still}",
             hint="The cloud may still apply it: refresh in a minute and check the image.",
             retryable=True,
             action=action,
         )
+        error.unconfirmed = True  # the job may still be running
+        return error
     if job is not None and job.status == "FAIL":
         reason = job.fail_reason or "the job failed"
-        return ApiError(f"{reason}{still}", code=job.error_code, action=action)
-    return ApiError(
-        f"the cloud did not confirm the decision{still}",
-        hint="Refresh and check the image's status.",
-        action=action,
-    )
+        error = ApiError(f"{reason}{still}", code=job.error_code, action=action)
+    else:
+        error = ApiError(
+            f"the cloud did not confirm the decision{still}",
+            hint="Refresh and check the image's status.",
+            action=action,
+        )
+    # Not confirmed by the job, and not read back either: nobody knows what became of it.
+    error.unconfirmed = member is None
+    return error

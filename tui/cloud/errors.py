@@ -102,6 +102,9 @@ class ApiError(Exception):
         #: The error is about logging in (a refused login, or no password to log in with),
         #: not about the image a call was for: callers say "log in again", whatever they did.
         self.login = False
+        #: A decision that may have been applied all the same: the request got no answer (or
+        #: a failure) and reading the image back could not tell. Never "failed" for sure.
+        self.unconfirmed = False
         super().__init__(message)
 
     def __str__(self) -> str:

@@ -847,10 +847,13 @@ class CloudSession:
             if not error.retryable:
                 raise
             # The PUT may have been applied before the failure; ask before reporting a failure.
-            with contextlib.suppress(ApiError):
+            try:
                 member = await self.get_member(image_id)
-                if member.status is status:
-                    return member, trace[-1] if trace else ""
+            except ApiError:
+                error.unconfirmed = True  # nobody knows whether it was applied
+                raise error from None
+            if member.status is status:
+                return member, trace[-1] if trace else ""
             raise
         if member.status is not status:
             raise ApiError(

@@ -19,9 +19,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
+from textual.widgets import Button, Input, Label, Select, Static, Switch
 
 from tui.app.messages import ReportsWorkerFailures
+from tui.app.widgets.footer import Footer
 from tui.cloud.errors import ApiError
 from tui.cloud.models import Token
 from tui.formatting import countdown, safe_text, time_text

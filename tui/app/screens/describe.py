@@ -24,9 +24,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.app.messages import ReportsWorkerFailures
+from tui.app.widgets.footer import Footer
 from tui.cloud.errors import ApiError
 from tui.cloud.models import Member, SharedImage
 from tui.formatting import human_size, safe_json, safe_text, table_time

@@ -20,11 +20,15 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
+from tui.app.keys import REJECT_NOTE
+
 _NOTE = (
     "tab moves between the table and the details; click a column header to sort by it. "
     "With marked images, a / r / p act on all of them; otherwise on the highlighted one. "
     "Remap a key by its id (right column) in config.toml, e.g. "
-    '[ui.keymap] accept = "a,A".'
+    '[ui.keymap] accept = "a,A". '
+    "Every decision is kept in the journal (imshare history); z sets your last one back. "
+    + REJECT_NOTE
 )
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Label, RichLog
+from textual.widgets import Label, RichLog
 
 from tui.app.message_log import Level, LogEntry, MessageLog
+from tui.app.widgets.footer import Footer
 from tui.formatting import safe_text
 
 _STYLES = {
@@ -38,9 +41,10 @@ class LogScreen(Screen[None]):
         Binding("G,end", "bottom", "Last", show=False, id="log_bottom"),
     ]
 
-    def __init__(self, log: MessageLog) -> None:
+    def __init__(self, log: MessageLog, journal_path: Path | None = None) -> None:
         super().__init__()
         self.message_log = log
+        self.journal_path = journal_path
         self._stop_listening = lambda: None
 
     def compose(self) -> ComposeResult:
@@ -48,6 +52,13 @@ class LogScreen(Screen[None]):
         title = f"Message log — {len(self.message_log)} lines, {errors} errors (times UTC)"
         yield Label(Text(title, style="bold"), id="log-title")
         yield RichLog(id="log-lines", wrap=True, markup=False, highlight=False)
+        if self.journal_path is not None:
+            # This log ends with the run; the journal keeps every decision across runs.
+            where = safe_text(str(self.journal_path))
+            yield Label(
+                Text(f"Every decision is kept in the journal {where} (imshare history)"),
+                id="log-journal",
+            )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

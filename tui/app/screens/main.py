@@ -27,7 +27,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Label, Static
 
-from tui.app.keys import MAIN_BINDINGS
+from tui import journaled, undo
+from tui.app.keys import MAIN_BINDINGS, REJECT_NOTE
 from tui.app.message_log import Level, MessageLog
 from tui.app.messages import (
     DecisionFinished,
@@ -37,6 +38,7 @@ from tui.app.messages import (
     ListingProgress,
     MemberLoaded,
     ReportsWorkerFailures,
+    UndoFinished,
 )
 from tui.app.screens.describe import DescribeScreen
 from tui.app.screens.projects import ProjectsScreen, project_counts
@@ -52,13 +54,20 @@ from tui.cloud.models import ALL_STATUSES, Decision, MemberStatus, SharedImage
 from tui.cloud.session import CloudSession, PasswordRequired, StatusFailed, StatusPage
 from tui.filter_language import compile_filter, with_field
 from tui.formatting import safe_text
+from tui.journal import Journal, JournalEntry, Subject
 
 # Below this width the detail pane moves under the table.
 NARROW_WIDTH = 100
 # How long the cursor must rest on a row before its member record is fetched.
 DETAIL_DELAY = 0.25
 DECISION_CONCURRENCY = 8
-_DECISION_ACTIONS = {"decide"}
+_DECISION_ACTIONS = {"decide", "undo"}
+#: The binding id of each decision key: how the journal names a decision made in the app.
+_KEY_IDS = {
+    MemberStatus.ACCEPTED: "accept",
+    MemberStatus.REJECTED: "reject",
+    MemberStatus.PENDING: "pending",
+}
 
 
 # A decision run: its images by id, the status asked for, the outcomes known so far.
@@ -94,9 +103,13 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         load_at_start: bool = True,
         message_log: MessageLog | None = None,
         inbox: Inbox | None = None,
+        journal: Journal | None = None,
     ) -> None:
         super().__init__()
         self.store = store
+        #: Where every decision of this screen is recorded (``imshare history`` reads it).
+        self.journal = journal or Journal()
+        self._journal_toasted = False
         #: All projects: the inbox whose scopes this screen lists and decides in (else None).
         self.inbox = inbox
         store.reset(by_project=inbox is not None)
@@ -751,6 +764,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             projects = {image.member_id for image in images}
             where = f" in {len(projects)} projects" if self.inbox and len(projects) > 1 else ""
             question = f"{status.verb.capitalize()} {noun}{where}?\n\n{self._names(images)}"
+            if status is MemberStatus.REJECTED:
+                question += f"\n\n{REJECT_NOTE}"
             if not await self.app.push_screen_wait(ConfirmScreen(question)):
                 return
         vault_id = ""
@@ -770,26 +785,158 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             self.post_message(DecisionProgress(operation, status, tuple(known), len(keys)))
 
         # Each project's rows go to that project's session: its token, its member id, and
-        # (where the cloud has one) its own batch job.
-        groups: dict[int, tuple[CloudSession, list[str]]] = {}
+        # (where the cloud has one) its own batch job. One key press, one journal operation.
+        groups: dict[int, tuple[CloudSession, list[Subject]]] = {}
         for image in images:
             session = self.session_for(image)
-            groups.setdefault(id(session), (session, []))[1].append(image.id)
+            group = groups.setdefault(id(session), (session, []))
+            group[1].append(journaled.subject_of(image, session))
         try:
-            await asyncio.gather(
-                *(
-                    session.set_status_many(
-                        ids,
-                        status,
-                        vault_id=vault_id,
-                        concurrency=DECISION_CONCURRENCY,
-                        on_progress=progress,
-                    )
-                    for session, ids in groups.values()
-                )
+            await journaled.decide(
+                list(groups.values()),
+                status,
+                how=f"key {_KEY_IDS[status]}",
+                warn=self._journal_trouble,
+                journal=self.journal,
+                vault_id=vault_id,
+                concurrency=DECISION_CONCURRENCY,
+                on_progress=progress,
             )
         finally:
             self.post_message(DecisionFinished(operation, status, tuple(images), tuple(known)))
+
+    def action_undo(self) -> None:
+        """z: the last operation of this user on this cloud, set back after a y/N."""
+        if self.store.deciding or self._decision_queued:
+            self.notify("A decision is still running; wait for it to finish.", severity="warning")
+            return
+        self._decision_queued = True
+        self.run_undo()
+
+    @work(group="decide", exit_on_error=False, description="Undoing")
+    async def run_undo(self) -> None:
+        try:
+            await self._undo()
+        finally:
+            self._decision_queued = False
+
+    async def _undo(self) -> None:
+        session = self.session
+        try:
+            await session.token()  # the journal is matched by Keystone's names for the user
+            found = undo.journal_entries(self.journal)
+        except ApiError as error:
+            self.notify(error.reason, title="Cannot undo", severity="error", markup=False)
+            return
+        except OSError as error:
+            self.notify(str(error), title="Cannot undo", severity="error", markup=False)
+            return
+        who = journaled.who_for(session, "key undo")
+        operations = undo.last_operations(found, who)
+        if not operations:
+            self.notify(
+                "Nothing to undo: the journal has no decision of yours on this cloud.",
+                markup=False,
+            )
+            return
+        sessions = undo.sessions_from(session)
+        self.query_one(ContextBar).set_activity("Reading the images to undo…")
+        try:
+            (plan,) = await undo.plan(operations, sessions)
+        finally:
+            self.query_one(ContextBar).set_activity("")
+        text = "\n".join(plan.describe(limit=8, ids=False))
+        if not plan.todo:
+            self.app.push_screen(SummaryScreen("Nothing to undo", [(text, None)]))
+            return
+        if not await self.app.push_screen_wait(ConfirmScreen(f"{text}\n\nSet them back?")):
+            return
+        keys: list[str] = []
+        for item in plan.todo:
+            key = self._undo_key(item.entry)
+            if key is not None and item.target is not None:
+                keys.append(key)
+                self.store.start_decision([key], item.target)
+        self.query_one(ContextBar).set_activity(f"Undoing {len(keys)}")
+        self._refresh_table()
+        decisions: tuple[Decision, ...] = ()
+        operation = ""
+        try:
+            recorded = await undo.run(
+                plan,
+                sessions,
+                who=who,
+                warn=self._journal_trouble,
+                journal=self.journal,
+                concurrency=DECISION_CONCURRENCY,
+            )
+            decisions, operation = tuple(recorded.decisions), recorded.operation
+        finally:
+            self.store.end_decision(keys)
+            self.post_message(UndoFinished(plan, decisions, operation))
+
+    def _undo_key(self, entry: JournalEntry) -> str | None:
+        """The row an undone entry is about, or None when its project is not in view."""
+        if self.store.by_project:
+            return f"{entry.member_id}/{entry.image_id}"
+        token = self.session.current_token
+        own = token.project_id if token else self.session.settings.project_id
+        return entry.image_id if entry.member_id in ("", own) else None
+
+    @on(UndoFinished)
+    def _undo_finished(self, message: UndoFinished) -> None:
+        plan = message.plan
+        by_id = {(i.entry.member_id, i.entry.image_id): i for i in plan.todo}
+        failures: list[tuple[str, ApiError | None]] = []
+        for decision in message.decisions:
+            item = by_id.get((decision.member_id, decision.image_id))
+            if item is not None and self._undo_key(item.entry) is not None:
+                self.store.apply_decision(decision)
+            label = item.label if item is not None else decision.image_id
+            if decision.ok:
+                self.message_log.add(Level.DONE, f"undo: {decision.status.done} {label}")
+            else:
+                reason = undo.explain(decision)
+                self.message_log.add(Level.ERROR, f"undo: could not set back {label}: {reason}")
+                failures.append((label, ApiError(reason)))
+        for item in plan.skipped:
+            self.message_log.add(Level.WARNING, f"undo: not touched {item.label}: {item.skip}")
+        self.query_one(ContextBar).set_activity("")
+        self._refresh_table()
+        self._show_detail()
+        if len(message.decisions) < len(plan.todo):
+            return  # cancelled (the app is closing)
+        done = sum(1 for d in message.decisions if d.ok)
+        skipped = [(item.label, ApiError(item.skip)) for item in plan.skipped]
+        if failures or skipped:
+            self.app.push_screen(
+                SummaryScreen(
+                    f"Undo of {plan.operation}: {done} of {len(plan.items)} set back "
+                    f"({message.operation}); these were not:",
+                    failures + skipped,
+                )
+            )
+        else:
+            self.notify(
+                f"Set {done} image(s) back (undo {plan.operation}; each one is in the log: @).",
+                markup=False,
+                timeout=4,
+            )
+
+    def _journal_trouble(self, problem: str) -> None:
+        """The journal could not be written: the decision goes on (see :mod:`tui.journaled`).
+        Each operation it misses is in the log; the toast (logged too) comes once a run."""
+        if self._journal_toasted:
+            self.message_log.add(Level.WARNING, problem)
+        else:
+            self._journal_toasted = True
+            self.notify(
+                f"{problem} (every later one is in the log: @)",
+                title="Decision journal",
+                severity="warning",
+                markup=False,
+                timeout=10,
+            )
 
     def _names(self, images: list[SharedImage], limit: int = 8) -> str:
         """The images a confirmation names (with their project, when there are many)."""

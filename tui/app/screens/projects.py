@@ -95,7 +95,14 @@ def where_pending(rows: Sequence[ProjectCount]) -> str:
     projects = {row.project_id for row in rows if not row.problem.startswith("skipped")}
     waiting = {row.project_id for row in rows if row.pending}
     pending = sum(row.pending for row in rows)
-    return f"Pending {pending} in {len(waiting)} of {len(projects)} projects"
+    failed = {row.project_id for row in rows if row.problem.startswith("failed")}
+    if not failed:
+        return f"Pending {pending} in {len(waiting)} of {len(projects)} projects"
+    # Shares of a project that could not be listed are unknown: never a complete-looking sum.
+    return (
+        f"Pending {pending}+? in {len(waiting)} of {len(projects)} projects "
+        f"({len(failed)} could not be listed)"
+    )
 
 
 class ProjectsScreen(ModalScreen[str | None]):

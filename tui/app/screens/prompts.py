@@ -46,6 +46,12 @@ class ConfirmScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
 
+    def set_question(self, question: str) -> None:
+        """Say the question anew when what it asks about has changed while it was shown."""
+        if question != self.question:
+            self.question = question
+            self.query_one("#question", Static).update(Text(safe_text(question, multiline=True)))
+
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)
 

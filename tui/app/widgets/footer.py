@@ -1,21 +1,81 @@
-"""The footer: the screen's keys, never cut in the middle of one.
+"""The footers: Textual's without its leak, and one that never cuts a key in the middle.
 
-Textual's footer lays out every shown key and lets the terminal cut what does not fit (at 60
-columns ``^p paletteq``, at 80 a lone ``?``). This one drops whole keys, least needed first, so
-each key on screen has its label; ``?`` (help, which lists every key) always stays.
+Textual (8.2.8) rebuilds the footer's keys whenever the focus or the bindings change, and
+each new key binds itself to the footer's ``compact`` reactive. Textual drops the watchers of
+removed keys only when ``compact`` changes, which it never does here: every rebuild kept its
+keys alive, a dozen widgets per focus change (the soak test saw hundreds a minute while keys
+were pressed). ``Footer`` drops them before each rebuild, and skips a rebuild when the keys
+it would show are the ones on display (most focus changes), since each new widget also leaves
+its render cache in one of Textual's LRU caches for a while.
+
+Textual's footer also lays out every shown key and lets the terminal cut what does not fit (at
+60 columns ``^p paletteq``, at 80 a lone ``?``). ``KeyFooter`` drops whole keys, least needed
+first, so each key on screen has its label; ``?`` (help, which lists every key) always stays.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
-from textual.widgets import Footer
+from textual.screen import Screen
+from textual.widgets import Footer as TextualFooter
 from textual.widgets._footer import FooterKey
 
 #: Binding ids dropped first when the width is short; any other shown key goes before these.
 KEEP_LONGEST = ("help", "quit", "accept", "refresh", "reject", "filter", "pending", "mark")
+
+
+class Footer(TextualFooter):
+    """Textual's footer without the leak (see the module's docstring)."""
+
+    _on_display: tuple[Any, ...] | None = None
+
+    def _keys_for(self, screen: Screen[Any]) -> tuple[Any, ...]:
+        """Everything ``compose`` draws from: the shown bindings, their state and display."""
+        app = self.app
+        shown = tuple(
+            (
+                binding.key,
+                app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                binding.group,
+                enabled,
+                tooltip,
+            )
+            for (_, binding, enabled, tooltip) in screen.active_bindings.values()
+            if binding.show
+        )
+        palette = screen.active_bindings.get(app.COMMAND_PALETTE_BINDING)
+        return (
+            shown,
+            self.show_command_palette and app.ENABLE_COMMAND_PALETTE,
+            None if palette is None else (palette.binding.key, palette.enabled),
+        )
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        if (
+            self._bindings_ready
+            and self.is_attached
+            and screen is self.screen
+            and self._keys_for(screen) == self._on_display
+        ):
+            return
+        super().bindings_changed(screen)
+
+    def _forget_old_keys(self) -> None:
+        """Drop the ``compact`` watchers of keys removed by earlier rebuilds."""
+        for bound in getattr(self, "__watchers", {}).values():
+            bound[:] = [(node, callback) for node, callback in bound if not node._closing]
+        self._on_display = self._keys_for(self.screen) if self._bindings_ready else None
+
+    def compose(self) -> ComposeResult:
+        self._forget_old_keys()
+        yield from super().compose()
 
 
 class KeyFooter(Footer):
@@ -50,6 +110,7 @@ class KeyFooter(Footer):
         return [item for item in items if item[0].action not in dropped]
 
     def compose(self) -> ComposeResult:
+        self._forget_old_keys()
         if not self._bindings_ready:
             return
         width = self.size.width or self.app.size.width
@@ -64,7 +125,7 @@ class KeyFooter(Footer):
                 binding.action,
                 disabled=not enabled,
                 tooltip=tooltip,
-            ).data_bind(compact=Footer.compact)
+            ).data_bind(compact=TextualFooter.compact)
 
     def on_resize(self, event: Resize) -> None:
         if not self._bindings_ready:

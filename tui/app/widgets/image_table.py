@@ -56,8 +56,9 @@ _WIDTHS: dict[str, int] = {
     "created": 10,
 }
 # What makes room for the name, in this order: drop created, drop format, narrow OS, drop
-# owner. The column the table is sorted by is never dropped (C shows Created at 80 columns).
-_MAKE_ROOM = ("created", "format", "os", "owner", "region")
+# owner, drop region, narrow member. The column the table is sorted by is never dropped
+# (C shows Created at 80 columns).
+_MAKE_ROOM = ("created", "format", "os", "owner", "region", "member")
 # Shown only when the table holds every project's shares (the inbox).
 _PROJECT_COLUMNS = ("member", "region")
 #: The name column fits the longest name in the view up to this many cells before any other
@@ -66,6 +67,8 @@ NAME_CAP = 48
 # Narrowest a name column is cut to, and an OS column is narrowed to.
 _MIN_NAME = 8
 _MIN_OS = 12
+# The member (receiving project) column narrows to this, cut in the middle like a name.
+_MIN_MEMBER = 12
 # The OS column grows to its longest text up to this, once every name fits.
 _OS_CAP = 36
 # The marks column: "✓" when marked, a flag for a full-ECS image, a space.
@@ -93,9 +96,9 @@ def _layout(
     """Fit the columns into ``width`` cells, the name column first.
 
     The name gets ``name_want`` cells (its longest text) before anything else: to make room,
-    Created, then Format drop, the OS column narrows, then Owner drops — except the sort
-    column. Only when that is not enough is the name cut. Room left over widens the OS column
-    to its longest text, then the name column.
+    Created, then Format drop, the OS column narrows, then Owner and Region drop, then the
+    Member column narrows — except the sort column. Only when that is not enough is the name
+    cut. Room left over widens the OS column to its longest text, then the name column.
     """
     keys = [k for k in _WIDTHS if by_project or k not in _PROJECT_COLUMNS]
     widths = dict(_WIDTHS, name=name_want)
@@ -107,6 +110,8 @@ def _layout(
             break
         if step == "os":
             widths["os"] = max(_MIN_OS, widths["os"] - over)
+        elif step == "member":
+            widths["member"] = max(_MIN_MEMBER, widths["member"] - over)
         elif step != sort_key:
             keys.remove(step)
     spare = width - _used(keys, widths)
@@ -123,13 +128,14 @@ def _layout(
     )
 
 
-def wanted_width(name_want: int, sort_key: str) -> int:
+def wanted_width(name_want: int, sort_key: str, by_project: bool = False) -> int:
     """The table width at which every name fits whole with Status, OS (narrowed), Size and
-    Owner beside it, and the sort column: what the detail pane gives way to."""
-    keys = ["name", "status", "os", "size", "owner"]
+    Owner beside it (and Member, narrowed, for every project's shares), and the sort column:
+    what the detail pane gives way to."""
+    keys = ["name", "status", "os", "size", "owner"] + (["member"] if by_project else [])
     if sort_key not in keys:
         keys.append(sort_key)
-    widths = dict(_WIDTHS, name=name_want, os=_MIN_OS)
+    widths = dict(_WIDTHS, name=name_want, os=_MIN_OS, member=_MIN_MEMBER)
     return _used(keys, widths) + _SCROLLBAR
 
 
@@ -306,7 +312,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
             header = cell_width(COLUMN_BY_KEY["name"].label) + 1  # and the sort arrow
             self.name_want = _longest((image.name for image in rows), header, NAME_CAP)
             self.os_want = _longest((_os_text(image) for image in rows), _MIN_OS, _OS_CAP)
-        wanted = wanted_width(self.name_want, self.store.sort_key)
+        wanted = wanted_width(self.name_want, self.store.sort_key, self.store.by_project)
         if wanted != self._wanted:
             self._wanted = wanted
             self.post_message(self.WidthWanted(wanted))
@@ -490,7 +496,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         pending.append(" ")
         for key_name, column_width in zip(layout.keys, layout.widths, strict=True):
             text, cell_style = self._cell_text(image, key_name, error is not None, busy, stale)
-            if key_name == "name":
+            if key_name in ("name", "member"):
                 cell = _name_cell(text, column_width)
             else:
                 cell = _cell(text, column_width, key_name == "size")
