@@ -408,7 +408,8 @@ def _regions(text: str) -> tuple[str, ...]:
     try:
         regions = parse_regions(text, "region")
     except ConfigError as error:
-        raise argparse.ArgumentTypeError(str(error).removeprefix("region: ")) from None
+        message = str(error).removeprefix("region: ").removeprefix("regions: ")
+        raise argparse.ArgumentTypeError(message) from None
     if not regions:
         raise argparse.ArgumentTypeError("needs at least one region name, e.g. eu-de,eu-nl")
     return regions
