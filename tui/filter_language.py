@@ -4,8 +4,8 @@ One language for both surfaces, so a filter typed in the app can be pasted into 
 
 * words separated by spaces are **terms**, and an image must match **every** term (AND, also
   when a field repeats: ``os:ubuntu os:22`` is Ubuntu 22);
-* a plain term matches what the app's free-text filter always matched: the name, id, owner,
-  OS version or platform;
+* a plain term matches what the app's free-text filter always matched: the name, id, owner
+  (its id, or the name the user gave it in owners.toml), OS version or platform;
 * ``field:text`` matches one field (see ``FIELDS``); ``status:`` takes a status or a prefix
   of one (``status:acc``);
 * ``!term`` or ``!field:text`` matches the images the term does not;
@@ -21,7 +21,7 @@ substring test.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tui.cloud.models import ALL_STATUSES, MemberStatus, SharedImage
@@ -31,7 +31,7 @@ from tui.formatting import safe_text
 FIELDS: dict[str, str] = {
     "name": "the image name",
     "id": "the image id",
-    "owner": "the sharing project's id",
+    "owner": "the sharing project's id, or the name you gave it (owners.toml)",
     "os": "the OS version or OS type",
     "status": "your member status: pending, accepted or rejected (a prefix will do)",
     "format": "the disk format",
@@ -66,12 +66,20 @@ def _fold(text: str) -> str:
     return safe_text(text).casefold()
 
 
-def haystack(image: SharedImage) -> Haystack:
-    """Everything a filter can test about ``image``; build it once per image and keep it.
+#: The name the user gave an owner (``OwnerBook.name_of``), "" when none.
+OwnerNames = Callable[[str], str]
+
+
+def haystack(image: SharedImage, owner_name: str = "") -> Haystack:
+    """Everything a filter can test about ``image``; build it once per image and keep it
+    (again when its owner is renamed: ``owner_name`` is in it).
 
     Computing it is about 20 times the cost of matching one filter against it.
     """
-    name, image_id, owner = _fold(image.name), _fold(image.id), _fold(image.owner)
+    name, image_id = _fold(image.name), _fold(image.id)
+    owner = _fold(image.owner)
+    if owner_name:
+        owner = f"{owner}{_SEP}{_fold(owner_name)}"
     os_version = _fold(image.os_version)
     status = image.status.value if image.status else ""
     return (
@@ -136,16 +144,24 @@ class Filter:
                 return False
         return True
 
-    def __call__(self, image: SharedImage) -> bool:
-        return self.matches(haystack(image))
+    def __call__(self, image: SharedImage, owner_names: OwnerNames | None = None) -> bool:
+        return self.matches(haystack(image, owner_names(image.owner) if owner_names else ""))
 
     def select(
-        self, images: Sequence[SharedImage], haystacks: Sequence[Haystack] | None = None
+        self,
+        images: Sequence[SharedImage],
+        haystacks: Sequence[Haystack] | None = None,
+        owner_names: OwnerNames | None = None,
     ) -> list[SharedImage]:
-        """The images that match, in their order; ``haystacks`` (parallel) saves building them."""
+        """The images that match, in their order; ``haystacks`` (parallel) saves building them;
+        ``owner_names`` lets ``owner:`` find an owner by the name the user gave it."""
         if self.empty:
             return list(images)
-        hays = haystacks if haystacks is not None else [haystack(i) for i in images]
+        if haystacks is not None:
+            hays = haystacks
+        else:
+            names = owner_names or (lambda _owner: "")
+            hays = [haystack(image, names(image.owner)) for image in images]
         matches = self.matches
         return [image for image, hay in zip(images, hays, strict=True) if matches(hay)]
 

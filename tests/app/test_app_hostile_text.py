@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from app_support import screen_text, table, wait_for, wait_loaded, wait_screen
+from app_support import detail_text, screen_text, table, wait_for, wait_loaded, wait_screen
 from hostile import (
     ATTACKS,
     CJK,
@@ -291,6 +291,52 @@ async def test_the_describe_view_and_its_raw_json_show_hostile_text_inert(
             await wait_screen(pilot, MainScreen)
     written = "".join(terminal)
     assert "evil" in written
+    for name, attack in ATTACKS.items():
+        if len(attack) > 1:
+            assert attack not in written, f"{name} reached the terminal"
+    assert forbidden(terminal_leftovers(written)) == []
+
+
+async def test_owner_names_and_rule_names_reach_the_terminal_inert(
+    cloud: Any, make_app: Callable[..., ImshareApp], config_dir: Any
+) -> None:
+    """owners.toml and rules.toml are the user's text, but may come from anywhere (a shared
+    dotfiles repository): a name written there with escapes is shown as every cloud text is."""
+    import tomli_w
+
+    first = cloud.shared_image_ids("pending")[0]
+    owner = cloud.image(first)["owner"]
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "owners.toml").write_text(
+        tomli_w.dumps({"owners": {owner: {"name": f"own {HOSTILE}"}}}), encoding="utf-8"
+    )
+    (config_dir / "rules.toml").write_text(
+        tomli_w.dumps({"rules": [{"name": f"rule {HOSTILE}", "owner": owner, "action": "accept"}]}),
+        encoding="utf-8",
+    )
+    app = make_app(cloud)
+    terminal = record_terminal(app)
+    async with app.run_test(size=(200, 40), notifications=True) as pilot:
+        main = await wait_loaded(pilot)
+        grid = table(app)
+        grid.move_to([i.id for i in grid.rows].index(first))
+        await pilot.pause()
+        check_screen(app, "owner name", "own evil", "rule evil")
+        detail = detail_text(app)
+        assert f"Rule “rule {HOSTILE_SHOWN}” would accept it" in detail
+        assert f"own {HOSTILE_SHOWN} · {owner}" in detail
+        await pilot.press("X")
+        await wait_screen(pilot, ConfirmScreen)
+        question = str(app.screen.query_one("#question", Static).render())
+        assert f"— rule “rule {HOSTILE_SHOWN}”" in question
+        check_screen(app, "rules confirmation", "rule evil")
+        await pilot.press("n")
+        await pilot.press("d")  # the describe view names the owner and the rule too
+        await wait_for(pilot, lambda: "own evil" in screen_text(app), what="describe")
+        check_screen(app, "describe", "own evil", "rule evil")
+        assert main.store.owners.name_of(owner) == f"own {HOSTILE}"  # kept as written
+    written = "".join(terminal)
+    assert "own evil" in written
     for name, attack in ATTACKS.items():
         if len(attack) > 1:
             assert attack not in written, f"{name} reached the terminal"

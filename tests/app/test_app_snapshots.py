@@ -12,9 +12,11 @@ Regenerate with ``pytest tests/app/test_app_snapshots.py --snapshot-update`` and
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import tomli_w
 from app_support import wait_for, wait_loaded, wait_member, wait_screen
 from support import OfflineTransport, example_settings
 from textual.pilot import Pilot
@@ -99,6 +101,41 @@ def test_help(snap_compare: Any, cloud: Any, make_app: Any, size: tuple[int, int
         await _loaded(pilot)
         await pilot.press("question_mark")
         await wait_screen(pilot, HelpScreen)
+
+    app = make_app(cloud, quiet=True)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_owner_names_and_flags(
+    snap_compare: Any, cloud: Any, make_app: Any, config_dir: Path, size: tuple[int, int]
+) -> None:
+    """Named owners in the Owner column, a blocked owner's rows flagged B, rows a rule would
+    decide flagged R, and the detail pane naming the owner and the rule."""
+    owners = sorted({cloud.image(i)["owner"] for i in cloud.shared_image_ids("pending")})
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "owners.toml").write_text(
+        tomli_w.dumps(
+            {
+                "owners": {
+                    owners[0]: {"name": "Platform team", "trust": "trusted"},
+                    owners[1]: {"name": "Shady corp", "trust": "blocked"},
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    (config_dir / "rules.toml").write_text(
+        tomli_w.dumps({"rules": [{"name": "platform", "owner": owners[0], "action": "accept"}]}),
+        encoding="utf-8",
+    )
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        grid = pilot.app.screen.query_one(ImageTable)
+        first = next(n for n, image in enumerate(grid.rows) if image.owner == owners[0])
+        grid.move_to(first)
+        await wait_member(pilot)
 
     app = make_app(cloud, quiet=True)
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -615,3 +615,28 @@ def test_a_closed_pipe_under_reject_all_projects_finishes_every_decision_quietly
     assert proc.returncode == 141 and stderr == ""
     assert all(multi.member_status(i, pid) == "rejected" for pid, found in chosen.items()
                for i in found)  # fmt: skip
+
+
+def test_scope_options_before_the_command_reach_apply_and_watch(multi, config_dir, capsys):
+    """`imshare --all-projects --region eu-nl watch|apply`: as if given after the command,
+    never quietly the current project alone; the regions narrow apply as they narrow list."""
+    nl = [p for p in multi.user_projects() if p.region == "eu-nl"]
+    waiting = {(p.id, i) for p in nl for i in multi.shared_image_ids("pending", project=p.id)}
+    assert waiting
+    code, out, err = run(capsys, "--all-projects", "--region", "eu-nl", "watch", "--once")
+    assert code == 0, err
+    seen = [json.loads(line) for line in out.splitlines()]
+    assert {(r["member_id"], r["image_id"]) for r in seen if r["event"] == "new_share"} == waiting
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "rules.toml").write_text(
+        'max_per_run = 1000\n[[rules]]\nname = "all"\nimage = "*"\naction = "reject"\n',
+        encoding="utf-8",
+    )
+    for argv in (
+        ["--region", "eu-nl", "apply", "--all-projects", "-f", "json"],
+        ["apply", "--all-projects", "--region", "eu-nl", "-f", "json"],
+    ):
+        code, out, err = run(capsys, *argv)
+        assert code == 3, err  # a dry run with something to do
+        planned = {(p["member_id"], p["image_id"]) for p in json.loads(out)}
+        assert planned == waiting

@@ -52,7 +52,7 @@ def test_list_table(cloud_env, capsys):
     lines = out.splitlines()
     # The headers are the -c names, as openstackclient's.
     assert [h.strip() for h in lines[0].split("  ") if h.strip()] == [
-        "ID", "Name", "Status", "OS Version", "Size", "Disk Format", "Project", "Created At"
+        "ID", "Name", "Status", "OS Version", "Size", "Disk Format", "Owner", "Created At"
     ]  # fmt: skip
     accepted = cloud_env.shared_image_ids("accepted")
     assert len(lines) == 1 + len(accepted)

@@ -70,7 +70,7 @@ def test_table_with_columns_and_the_default_table(cloud_env, capsys):
     assert main(["list", "-f", "table"]) == 0
     header = out_err(capsys)[0].splitlines()[0].split("  ")
     assert [h.strip() for h in header if h.strip()] == [
-        "ID", "Name", "Status", "OS Version", "Size", "Disk Format", "Project", "Created At"
+        "ID", "Name", "Status", "OS Version", "Size", "Disk Format", "Owner", "Created At"
     ]  # fmt: skip
 
 

@@ -141,10 +141,10 @@ def test_show_lays_out_the_description_under_its_label(hostile, capsys):
     after = next(i for i, line in enumerate(lines) if line.startswith("Created At:"))
     rest = lines[at + 2 : after]
     assert rest and all(line.startswith(" " * column) for line in rest)
-    # Every other field is one line: 26 labels at the margin, nothing else indented.
+    # Every other field is one line: 29 labels at the margin, nothing else indented.
     labels = [line for line in lines if not line.startswith(" ")]
-    assert len(labels) == 26 and all(":" in line for line in labels)
-    assert len(lines) == 26 + (after - at - 1)
+    assert len(labels) == 29 and all(":" in line for line in labels)
+    assert len(lines) == 29 + (after - at - 1)
 
 
 def test_table_columns_stay_aligned_with_wide_names(hostile, cloud_env, capsys):
@@ -223,3 +223,37 @@ def test_stdout_and_stderr_are_the_last_guard(capsys):
     out, err = capsys.readouterr()
     assert forbidden(out + err) == []
     assert out.startswith("table\nevil ") and err.startswith("imshare: line one\nevil ")
+
+
+def test_owner_and_rule_names_are_printed_safely(cloud_env, config_dir, capsys):
+    """owners.toml and rules.toml may come from anywhere: their names pass the same guard."""
+    import tomli_w
+
+    first = cloud_env.shared_image_ids("pending")[0]
+    owner = cloud_env.image(first)["owner"]
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "owners.toml").write_text(
+        tomli_w.dumps({"owners": {owner: {"name": f"own {HOSTILE}"}}}), encoding="utf-8"
+    )
+    (config_dir / "rules.toml").write_text(
+        tomli_w.dumps({"rules": [{"name": f"rule {HOSTILE}", "owner": owner, "action": "reject"}]}),
+        encoding="utf-8",
+    )
+    outputs = []
+    for argv, code in (
+        (["list", "--wide", "-c", "Owner", "-c", "Owner Name"], 0),
+        (["list", "-f", "csv", "-c", "Owner Name"], 0),
+        (["list", "-f", "value", "-c", "Owner Name"], 0),
+        (["owners"], 0),
+        (["apply"], 3),
+        (["apply", "--yes"], 0),
+    ):
+        out, err = run(capsys, *argv, code=code)
+        assert forbidden(out + err) == [], argv
+        outputs.append(out)
+    assert f"own {HOSTILE_SHOWN}" in outputs[0]
+    assert f"rule {HOSTILE_SHOWN}" in outputs[4]
+    assert f"by rule 'rule {HOSTILE_SHOWN}'" in outputs[5]
+    out, _ = run(capsys, "list", "--status", "all", "-f", "json", "-c", "Owner Name")
+    assert forbidden(out) == []
+    assert f"own {HOSTILE}" in [row["owner_name"] for row in json.loads(out)]

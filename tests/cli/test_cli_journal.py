@@ -240,3 +240,22 @@ def test_kill_9_mid_bulk_leaves_a_journal_that_matches_the_cloud(
     shown = {item["image_id"]: item["outcome"] for item in json.loads(out_err(capsys)[0])}
     assert {i for i, o in shown.items() if o == "unknown"} == set(unknown)
     assert {i for i, o in shown.items() if o == "done"} == set(done)
+
+
+def test_history_on_a_narrow_terminal_keeps_what_a_reader_scans_whole(
+    cloud_env: Any, capsys: Any
+) -> None:
+    """At 100 columns the request id, operation and image id give way, so the time, what was
+    done, the change and the outcome are read whole rather than every column cut short."""
+    ids = _plain_pending(cloud_env)[:2]
+    assert main(["accept", *ids]) == 0
+    out_err(capsys)
+    assert main(["history", "--max-width", "100"]) == 0
+    out, _ = out_err(capsys)
+    lines = out.splitlines()
+    assert len(lines) == 3 and all(cell_width(line) <= 100 for line in lines)
+    header = lines[0].split()
+    assert "Request" not in header and "Operation" not in header
+    for line in lines[1:]:
+        assert "pending → accepted" in line and line.rstrip().endswith("done")
+        assert "cli accept" in line

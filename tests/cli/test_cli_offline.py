@@ -39,6 +39,10 @@ def test_locate_prints_labelled_paths(config_dir, capsys):
         f"crash log:   {config_dir / 'crash.log'}",
     ]
     assert out[5].startswith("clouds.yaml: ")
+    assert out[-2:] == [
+        f"owners:      {config_dir / 'owners.toml'}",
+        f"rules:       {config_dir / 'rules.toml'}",
+    ]
 
 
 def test_locate_names_the_clouds_yaml_in_use(tmp_path, monkeypatch, capsys):

@@ -253,7 +253,7 @@ def test_a_member_record_that_cannot_be_read_is_never_silently_empty(
 
 
 def test_table_headers_are_the_column_names(cloud_env, capsys):
-    columns = ["Disk Format", "Container Format", "Min RAM", "Full-ECS", "Project"]
+    columns = ["Disk Format", "Container Format", "Min RAM", "Full-ECS", "Owner"]
     assert main(["list", *[a for c in columns for a in ("-c", c)]]) == 0
     header = out_err(capsys)[0].splitlines()[0]
     assert [h.strip() for h in header.split("  ") if h.strip()] == columns

@@ -38,7 +38,7 @@ from textual.widget import Widget
 from textual.widgets import Input
 from textual.worker import WorkerFailed as TextualWorkerFailed
 
-from tui.app import crash
+from tui.app import crash, notify
 from tui.app.commands import ImshareCommands
 from tui.app.message_log import Level, MessageLog
 from tui.app.messages import ReportsWorkerFailures, WorkerFailed
@@ -78,6 +78,16 @@ def _refresh_seconds(explicit: float | None, prefs: dict[str, Any]) -> float:
     except (TypeError, ValueError):
         return 0.0
     return max(seconds, 5.0) if seconds > 0 else 0.0
+
+
+def _notify_mode(explicit: str | None, prefs: dict[str, Any]) -> tuple[str, str]:
+    """``--notify``, else ``[ui] notify``, else off; and the warning for a value it cannot use."""
+    if explicit is not None:
+        return notify.parse_mode(explicit, "--notify"), ""
+    try:
+        return notify.parse_mode(prefs.get("notify", "off"), "config [ui]"), ""
+    except notify.NotifyModeError as error:
+        return "off", f"{error}; new shares are announced in a toast only"
 
 
 def context_hint(settings: Settings) -> str:
@@ -127,6 +137,7 @@ class ImshareApp(ReportsWorkerFailures, App[int]):
         demo: bool = False,
         startup_warnings: list[str] | None = None,
         refresh_seconds: float | None = None,
+        notify_mode: str | None = None,
         profile: str = config_file.DEFAULT_PROFILE,
         cloud: str = "",
         all_projects: bool | None = None,
@@ -147,6 +158,8 @@ class ImshareApp(ReportsWorkerFailures, App[int]):
         self.ui_prefs: dict[str, Any] = dict(ui_prefs or {})
         self.read_only = read_only
         self.refresh_seconds = _refresh_seconds(refresh_seconds, self.ui_prefs)
+        #: Bell or desktop notification on new shares (``[ui] notify``, ``--notify``).
+        self.notify_mode, notify_problem = _notify_mode(notify_mode, self.ui_prefs)
         #: The config profile the settings came from ("" with a clouds.yaml cloud), and the
         #: clouds.yaml cloud ("" with a profile): what the picker marks as current.
         self.profile = profile
@@ -158,6 +171,8 @@ class ImshareApp(ReportsWorkerFailures, App[int]):
         self.demo = demo
         self._transport = transport
         self._startup_warnings = list(startup_warnings or [])
+        if notify_problem:
+            self._startup_warnings.append(notify_problem)
         self._key_origins: dict[int, tuple[events.Key, Screen[Any], Widget | None]] = {}
         self.store = ImageStore()
         #: Everything this run said (``@``): toasts, failures, decisions with their outcome.
@@ -243,6 +258,9 @@ class ImshareApp(ReportsWorkerFailures, App[int]):
             # A lost terminal (closed SSH session) ends the app cleanly instead of spinning.
             # Decisions already sent still finish, and their outcome is printed on stderr.
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
+        notifier = notify.Notifier.for_terminal(self.notify_mode, os.environ, self._write_raw)
+        if notifier.unsupported:
+            self._startup_warnings.append(notifier.unsupported)
         for warning in self._startup_warnings:
             self.notify(warning, severity="warning", markup=False)
         settings = self.settings
@@ -255,6 +273,7 @@ class ImshareApp(ReportsWorkerFailures, App[int]):
                 self.session,
                 read_only=self.read_only,
                 refresh_seconds=self.refresh_seconds,
+                announce=notifier.announce,
                 context_hint=context_hint(settings),
                 load_at_start=usable,
                 message_log=self.message_log,
@@ -264,6 +283,13 @@ class ImshareApp(ReportsWorkerFailures, App[int]):
         )
         if settings.problems():
             self._open_config(first_run=True)
+
+    def _write_raw(self, text: str) -> None:
+        """Write to the terminal through the driver, in order with what the app draws (as
+        ``App.bell`` does); nothing in a browser (textual-serve) or headless."""
+        driver = self._driver
+        if driver is not None and not self.is_headless and not self.is_web:
+            driver.write(text)
 
     async def on_unmount(self) -> None:
         await self.session.aclose()

@@ -112,6 +112,7 @@ def _run(args: argparse.Namespace, crash_log: Path, demo_dirs: list[Path]) -> tu
             demo=getattr(args, "demo", False),
             startup_warnings=warnings,
             refresh_seconds=getattr(args, "refresh", None),
+            notify_mode=getattr(args, "notify", None),
             profile=profile,
             cloud=cloud,
             initial_filter=getattr(args, "filter", None) or "",

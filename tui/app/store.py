@@ -20,6 +20,8 @@ from typing import Any
 from tui.cloud.errors import ApiError
 from tui.cloud.models import ALL_STATUSES, Decision, Member, MemberStatus, SharedImage
 from tui.filter_language import Filter, Haystack, compile_filter, haystack
+from tui.rules import Plan, Rule, RuleSet, plan
+from tui.settings.owners import OwnerBook
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -97,6 +99,50 @@ class ImageStore:
         self._sorted_texts: list[Haystack] | None = None
         self._visible_texts: list[Haystack] = []
         self._texts: dict[str, tuple[SharedImage, Haystack]] = {}
+        #: The names and trust levels the user gave owners (owners.toml).
+        self.owners = OwnerBook()
+        #: The rules of rules.toml, and what they would decide now (computed when asked).
+        self.rules = RuleSet()
+        self._plan: Plan | None = None
+        self._rule_of: dict[str, Rule] = {}
+
+    # ------------------------------------------------------- owners and rules
+
+    def set_owners(self, owners: OwnerBook) -> None:
+        """New owner names: the filter's texts, the owner sort and the rules' plan follow."""
+        self.owners = owners
+        self._texts = {}
+        self._invalidate()
+
+    def set_rules(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self._plan = None
+
+    def rule_plan(self) -> Plan:
+        """What the rules would decide among every row now (pending rows, blocked owners
+        skipped); kept until the rows, the owners or the rules change."""
+        if self._plan is None:
+            self._plan = plan(self._images.values(), self.rules, self.owners)
+            self._rule_of = self._plan.rule_of(self.key_of)
+        return self._plan
+
+    def rule_of(self, key: str) -> Rule | None:
+        """The rule that would decide the row ``key`` (None: no rule would)."""
+        if not self.rules:
+            return None
+        self.rule_plan()
+        return self._rule_of.get(key)
+
+    def flagged(self) -> bool:
+        """Whether any row may carry a blocked-owner or a rule flag (the table then shows the
+        column for it)."""
+        return bool(self.rules) or self.owners.any_blocked
+
+    def _sort_value(self) -> Callable[[SharedImage], Any]:
+        if self.sort_key == "owner":
+            text = self.owners.sort_text
+            return lambda image: (text(image.owner), image.name.lower())
+        return COLUMN_BY_KEY[self.sort_key].sort_value
 
     # ------------------------------------------------------------ read access
 
@@ -147,7 +193,7 @@ class ImageStore:
     def visible_all(self) -> list[SharedImage]:
         """Every image, sorted as the table is, regardless of view and filter."""
         rows = list(self._images.values())
-        rows.sort(key=COLUMN_BY_KEY[self.sort_key].sort_value, reverse=self.sort_reverse)
+        rows.sort(key=self._sort_value(), reverse=self.sort_reverse)
         return rows
 
     def counts(self) -> dict[MemberStatus | None, int]:
@@ -334,6 +380,7 @@ class ImageStore:
         self._invalidate()
 
     def _invalidate(self) -> None:
+        self._plan = None
         self._sorted = None
         self._sorted_texts = None
         self._visible = None
@@ -345,14 +392,15 @@ class ImageStore:
             key = self.key_of(image)
             entry = texts.get(key)
             if entry is None or entry[0] is not image:
-                entry = texts[key] = (image, haystack(image))
+                name = self.owners.name_of(image.owner)
+                entry = texts[key] = (image, haystack(image, name))
             out.append(entry[1])
         return out
 
     def _sorted_view(self) -> list[SharedImage]:
         if self._sorted is None:
             rows = [i for i in self._images.values() if self.view is None or i.status == self.view]
-            rows.sort(key=COLUMN_BY_KEY[self.sort_key].sort_value, reverse=self.sort_reverse)
+            rows.sort(key=self._sort_value(), reverse=self.sort_reverse)
             self._sorted = rows
         return self._sorted
 

@@ -50,6 +50,7 @@ from tui.cloud.session import AskPassword, CloudSession
 from tui.cloud.token_cache import TokenCache
 from tui.filter_language import Filter, compile_filter
 from tui.formatting import countdown, safe_text
+from tui.settings import owners
 from tui.settings.model import ConfigError, Settings
 from tui.settings.sources import LoadedConfig, load
 
@@ -205,7 +206,7 @@ def load_context(args: argparse.Namespace) -> Context:
     return context
 
 
-def _require_usable(context: Context) -> None:
+def require_usable(context: Context) -> None:
     problems = context.settings.problems()
     if problems:
         lines = "\n".join(f"  - {problem}" for problem in problems)
@@ -260,7 +261,7 @@ CommandFn = Callable[[CloudSession, Context], Coroutine[Any, Any, int]]
 def with_session(context: Context, body: CommandFn) -> int:
     """Run ``body`` with a session for the context's settings, in a fresh event loop, within
     the command's deadline (``--timeout``); time spent typing a password does not count."""
-    _require_usable(context)
+    require_usable(context)
     timeout = context.timeout
 
     async def run() -> int:
@@ -295,6 +296,15 @@ def with_session(context: Context, body: CommandFn) -> int:
 
 
 # ----------------------------------------------------------------------------- commands
+
+
+def owner_book() -> owners.OwnerBook:
+    """owners.toml's names for the output and the filter; a file that cannot be read is a
+    warning on stderr and no names, never a failed command."""
+    book, problem = owners.load_or_empty()
+    if problem:
+        err(f"warning: {problem}")
+    return book
 
 
 def _statuses(choice: str) -> tuple[MemberStatus, ...]:
@@ -450,12 +460,13 @@ async def list_shares(session: CloudSession, context: Context) -> int:
         if len(listing.failed) == len(statuses):
             raise next(iter(listing.failed.values()))  # nothing listed at all: one plain error
         listed, failed = listing.images, listing.failed
-    images = sort_images(wanted.select(listed))
-    rows = [Row(image) for image in images]
+    book = owner_book()
+    images = sort_images(wanted.select(listed, owner_names=book.name_of))
+    rows = [Row(image, owners=book) for image in images]
     member_failures: dict[str, ApiError] = {}
     if images and wants_members(args, fmt):
         members, member_failures = await read_members(images, lambda image: session)
-        rows = [Row(image, members.get(image.key)) for image in images]
+        rows = [Row(image, members.get(image.key), book) for image in images]
     if images or fmt in ("json", "csv"):
         width = table_width(args) if fmt == "table" else 0
         out(render_list(rows, fmt, args.columns, max_width=width))
@@ -545,15 +556,17 @@ async def show(session: CloudSession, context: Context) -> int:
     else:
         image, member = await _image_by_name(session, wanted)
     token = session.current_token
-    if member is not None and token is not None:
-        # The member record is the current project's: say whose share this is.
-        image = replace(
-            image.with_status(member.status),
-            member_id=member.member_id or token.project_id,
-            member_name=token.project_name,
-            region=token.region,
-        )
-    out(render_show(Row(image, member), fmt, args.columns))
+    if member is not None:
+        image = image.with_status(member.status)
+        if token is not None:
+            # The member record is the current project's: say whose share this is.
+            image = replace(
+                image,
+                member_id=member.member_id or token.project_id,
+                member_name=token.project_name,
+                region=token.region,
+            )
+    out(render_show(Row(image, member, owner_book()), fmt, args.columns))
     return 0
 
 
@@ -912,6 +925,8 @@ def locate(args: argparse.Namespace) -> int:
             out(f"secure.yaml: {found.secure_path}")
         for warning in found.warnings:
             err(f"warning: {warning}")
+    out(f"owners:      {owners.owners_file()}")
+    out(f"rules:       {files.config_dir() / 'rules.toml'}")
     return 0
 
 

@@ -30,6 +30,7 @@ from tui.cli.commands import (
     listing_plan,
     out,
     output_format,
+    owner_book,
     pending_exit,
     read_members,
     regions_of,
@@ -80,14 +81,15 @@ async def list_everywhere(session: CloudSession, context: Context) -> int:
     fmt = output_format(args)
     plan = listing_plan(args)
     regions = regions_of(context)
+    book = owner_book()
     inbox = await scopes.open_inbox(session, regions)
     try:
         if plan.statuses:
             listing = await inbox.list_all(plan.statuses)
         else:
             listing = InboxListing(list(inbox.scopes), [], list(inbox.unreached))
-        images = sort_images(plan.wanted.select(listing.images))
-        rows = [Row(image) for image in images]
+        images = sort_images(plan.wanted.select(listing.images, owner_names=book.name_of))
+        rows = [Row(image, owners=book) for image in images]
         member_failures = {}
         if images and wants_members(args, fmt):
 
@@ -96,7 +98,7 @@ async def list_everywhere(session: CloudSession, context: Context) -> int:
                 return scope.session if scope is not None else session
 
             members, member_failures = await read_members(images, session_of)
-            rows = [Row(image, members.get(image.key)) for image in images]
+            rows = [Row(image, members.get(image.key), book) for image in images]
     finally:
         await inbox.aclose()
     if images or fmt in ("json", "csv"):

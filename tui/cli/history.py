@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from tui.cli import table
 from tui.cli.output import json_array
-from tui.formatting import safe_text
+from tui.formatting import cell_width, safe_text
 from tui.journal import Journal, JournalEntry, entries
 
 _AGO = re.compile(r"(\d+)\s*([mhdw])", re.IGNORECASE)
@@ -130,7 +130,32 @@ def render(found: Sequence[JournalEntry], fmt: str, *, max_width: int = 0) -> st
             row[0] = safe_text(entry.time)
         return "\n".join(" ".join(cell or "-" for cell in row) for row in rows)
     header = [name for name, _get in COLUMNS]
+    keep = _fitting_columns(header, rows, max_width)
+    header = [header[i] for i in keep]
+    rows = [[row[i] for i in keep] for row in rows]
     return table.render(header, rows, right=[False] * len(header), max_width=max_width)
+
+
+#: What a narrow terminal loses first, so the columns a reader scans (time, how, image, change,
+#: outcome) stay readable instead of every column being cut to a few cells. ``--wide``, a pipe
+#: or ``-f json`` keep them all.
+_DROP_FIRST = ("Request ID", "Operation", "ID", "Region", "Member")
+
+
+def _fitting_columns(header: list[str], rows: list[list[str]], max_width: int) -> list[int]:
+    keep = list(range(len(header)))
+    if max_width <= 0:
+        return keep
+    natural = [max(cell_width(line[i]) for line in (header, *rows)) for i in keep]
+
+    def width() -> int:
+        return sum(natural[i] for i in keep) + len(table.GAP) * (len(keep) - 1)
+
+    for name in _DROP_FIRST:
+        if width() <= max_width:
+            break
+        keep.remove(header.index(name))
+    return keep
 
 
 def run(

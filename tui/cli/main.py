@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tui import __version__, logsetup
-from tui.cli import commands, everywhere
+from tui.cli import commands, everywhere, watch
 from tui.cli.commands import (
     EXIT_CLOSED_PIPE,
     EXIT_PENDING,
@@ -148,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Credentials come from the config file (or one of its profiles, or a clouds.yaml "
             "cloud) and the OS_* variables, which win. Exit codes: 0 ok, 1 the cloud refused "
             "or failed or the output could not be written, 2 usage or configuration error, "
-            "3 list --exit-code found pending shares, 141 the output's reader left (| head)."
+            "3 list --exit-code found pending shares (apply: found something to do), 4 apply "
+            "(or watch --once --apply) would decide more than max_per_run, 141 the output's "
+            "reader left (| head)."
         ),
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -201,6 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SECONDS",
         help="reload every SECONDS (min 5) and announce new shares (default: off)",
+    )
+    tui_options.add_argument(
+        "--notify",
+        choices=("off", "bell", "desktop"),
+        default=None,
+        help="on new shares also ring the bell, or send a desktop notification where the "
+        "terminal shows one (OSC 9/777); default: [ui] notify, else off",
     )
     _add_scope_options(parser, in_subcommand=False)
 
@@ -351,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests in flight at once (default 8)",
     )
 
+    _add_owner_and_rule_commands(command)
+    watch.add_arguments(command)
+
     command("login", "log in now (asks for the password if none is configured)")
     command("logout", "forget the cached token")
     command("locate", "print where the config, token cache and log file live")
@@ -378,6 +390,38 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     return parser
+
+
+def _add_owner_and_rule_commands(command: Any) -> None:
+    """``owners`` (names of owners.toml) and ``apply`` (the rules of rules.toml)."""
+    sub = command("owners", "list the owner names of owners.toml (owners set: name one)")
+    sub.add_argument("-f", "--format", choices=("table", "json"), default="table")
+    actions = sub.add_subparsers(dest="owners_command", metavar="set")
+    named = actions.add_parser(
+        "set",
+        help="name an owner and set its trust",
+        description="Name the sharing project ID (an empty --name with --trust unknown "
+        "forgets it).",
+    )
+    named.add_argument("owner_id", metavar="ID", help="the owner's project id")
+    named.add_argument("--name", default=None, help="the name to show for it")
+    named.add_argument(
+        "--trust",
+        default=None,
+        help="trusted, unknown (the default) or blocked (flagged, asks twice, never ruled)",
+    )
+    sub = command(
+        "apply",
+        "show what the rules of rules.toml would decide (a dry run); --yes decides it",
+    )
+    sub.add_argument("--yes", action="store_true", help="send the decisions (default: dry run)")
+    sub.add_argument(
+        "--force",
+        action="store_true",
+        help="decide even when the rules would decide more than max_per_run images",
+    )
+    _add_scope_options(sub, in_subcommand=True)
+    sub.add_argument("-f", "--format", choices=("table", "json"), default="table")
 
 
 def _seconds(text: str) -> float:
@@ -451,8 +495,11 @@ def scope_problem(args: argparse.Namespace) -> str:
     all_projects = bool(getattr(args, "all_projects", None))
     project = getattr(args, "project", None)
     region = getattr(args, "region", None) is not None
-    if all_projects and command not in (None, "list", *DECISIONS):
-        return f"--all-projects works with the app, list, accept, reject and pending, not {command}"
+    if all_projects and command not in (None, "list", "apply", "watch", *DECISIONS):
+        return (
+            "--all-projects works with the app, list, accept, reject, pending, apply and watch, "
+            f"not {command}"
+        )
     if project is not None and all_projects:
         return "--project names one project and --all-projects means every one: choose one"
     if project is not None and not project.strip():
@@ -488,7 +535,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tui.app import serve
 
         return serve.run(args)
+    if args.command == "owners":
+        from tui.cli import owners_cmd
+
+        return owners_cmd.run(args)
     context = commands.load_context(args)
+    if args.command == "apply":
+        from tui.cli.apply import apply
+
+        return commands.with_session(context, apply)
+    if args.command == "watch":
+        return watch.run(context)
     if args.command == "logout":
         return commands.logout(context)
     if args.command == "undo":

@@ -2,10 +2,11 @@
 
 Column names follow python-openstackclient's image commands where one exists (``ID``,
 ``Name``, ``Status``, ``Disk Format``, ``Container Format``, ``Size``, ``Visibility``,
-``Project``, ``Tags``, ``Created At``, ``Updated At``); ``Status`` is *your member status*
-(what this tool is about); the image's own status is ``Image Status``. ``-c`` matches names
-case-insensitively and also takes the JSON keys (``disk_format``) and a few aliases
-(``Owner``, ``Member Status``).
+``Tags``, ``Created At``, ``Updated At``); ``Status`` is *your member status* (what this tool
+is about); the image's own status is ``Image Status``. ``Owner`` (also: ``Project``) shows the
+name the user gave the sharing project in owners.toml, else its short id; its JSON value stays
+the id. ``-c`` matches names case-insensitively and also takes the JSON keys
+(``disk_format``) and a few aliases (``Project``, ``Member Status``).
 
 Every value from the cloud passes ``tui.formatting.safe_text`` (or ``safe_json``) on its way
 out, whatever the format: another project chooses an image's name, description and properties,
@@ -27,14 +28,26 @@ from typing import Any
 from tui.cli import table
 from tui.cloud.models import Member, SharedImage, iso_utc
 from tui.formatting import human_size, safe_json, safe_text, short_id, table_time
+from tui.settings.owners import OwnerBook
 
 FORMATS = ("table", "json", "csv", "value")
+_NO_OWNERS = OwnerBook()
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
     image: SharedImage
     member: Member | None = None
+    #: The names and trust levels of owners.toml.
+    owners: OwnerBook = _NO_OWNERS
+
+    @property
+    def owner_name(self) -> str | None:
+        return self.owners.name_of(self.image.owner) or None
+
+    @property
+    def owner_trust(self) -> str:
+        return self.owners.trust_of(self.image.owner).value
 
     @property
     def status(self) -> str | None:
@@ -49,6 +62,19 @@ def _size(size: int | None) -> str:
 
 def _owner(project_id: str) -> str:
     return short_id(project_id, unknown="-")
+
+
+def _owner_label(row: Row) -> str:
+    """The name the user gave the owner, else its short id."""
+    return row.owner_name or _owner(row.image.owner)
+
+
+def _owner_detail(row: Row) -> str:
+    """``show``: ``Platform team (907a…full id), trusted`` — the id always, the name when known."""
+    owner = row.image.owner or "-"
+    if not row.owner_name:
+        return owner
+    return f"{row.owner_name} ({owner}), {row.owner_trust}"
 
 
 def os_type(image: SharedImage) -> str:
@@ -148,12 +174,30 @@ COLUMNS: tuple[OutputColumn, ...] = (
         aliases=("Container",),
     ),
     OutputColumn(
-        "Project",
+        "Owner",
         "owner",
-        lambda r: _owner(r.image.owner),
+        _owner_label,
         lambda r: r.image.owner,
-        aliases=("Owner",),
-        detail=lambda r: r.image.owner or "-",
+        aliases=("Project",),
+        detail=_owner_detail,
+    ),
+    OutputColumn(
+        "Owner ID",
+        "owner_id",
+        lambda r: r.image.owner or "-",
+        lambda r: r.image.owner,
+    ),
+    OutputColumn(
+        "Owner Name",
+        "owner_name",
+        lambda r: r.owner_name or "-",
+        lambda r: r.owner_name,
+    ),
+    OutputColumn(
+        "Owner Trust",
+        "owner_trust",
+        lambda r: r.owner_trust,
+        lambda r: r.owner_trust,
     ),
     OutputColumn(
         "Min Disk",
@@ -273,7 +317,7 @@ DEFAULT_LIST = (
     "OS Version",
     "Size",
     "Disk Format",
-    "Project",
+    "Owner",
     "Created At",
 )
 #: ``list --all-projects``: the same, and whose share each row is.
@@ -377,6 +421,14 @@ def render_value(rows: Sequence[Row], columns: Sequence[OutputColumn]) -> str:
     return "\n".join(" ".join(_plain(column.raw(row)) for column in columns) for row in rows)
 
 
+def full_json(row: Row) -> dict[str, Any]:
+    """The documented JSON object of an image, with the owner's name and trust beside its id."""
+    data = row.image.to_json()
+    data["owner_name"] = row.owner_name
+    data["owner_trust"] = row.owner_trust
+    return data
+
+
 def json_array(items: Sequence[object]) -> str:
     """A JSON array with one compact object per line.
 
@@ -389,8 +441,9 @@ def json_array(items: Sequence[object]) -> str:
     return f"[\n{body}\n]"
 
 
-def _scoped_json(image: SharedImage) -> dict[str, Any]:
-    data = image.to_json()
+def _scoped_json(row: Row) -> dict[str, Any]:
+    image = row.image
+    data = full_json(row)
     data.update(member_name=image.member_name, member_id=image.member_id, region=image.region)
     return data
 
@@ -408,8 +461,8 @@ def render_list(
     whose share each row is: the Member, Member ID and Region columns, and their JSON keys."""
     if fmt == "json" and not names:
         if scoped:
-            return json_array([_scoped_json(row.image) for row in rows])
-        return json_array([row.image.to_json() for row in rows])
+            return json_array([_scoped_json(row) for row in rows])
+        return json_array([full_json(row) for row in rows])
     columns = resolve(names, DEFAULT_SCOPED_LIST if scoped else DEFAULT_LIST)
     if fmt == "json":
         return render_json(rows, columns)
@@ -429,7 +482,7 @@ def render_show(row: Row, fmt: str, names: Sequence[str] | None) -> str:
     """
     if fmt == "json" and not names:
         payload = {
-            "image": row.image.to_json(),
+            "image": full_json(row),
             "member": row.member.to_json() if row.member else None,
         }
         return safe_json(payload, indent=2)

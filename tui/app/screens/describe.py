@@ -64,6 +64,8 @@ def describe_image(
     last_error: ApiError | None = None,
     stale: bool = False,
     member_loading: bool = False,
+    owner: str = "",
+    rule: str = "",
 ) -> Text:
     """Every field of ``image`` and of its member record, one labelled line each (the CLI's
     ``show`` labels), times in UTC; then the description as its sharer wrote it."""
@@ -89,7 +91,10 @@ def describe_image(
         row("Full-ECS", "yes: accepting it needs the id of a CBR server-backup vault", "bold")
     else:
         row("Full-ECS", "no")
-    row("Owner", image.owner)
+    # ``owner``: the name and trust the user gave it, with the id (see owner_text).
+    row("Owner", owner or image.owner)
+    if rule:
+        row("Rule", rule, style="bold")
     row("OS Version", image.os_version)
     row("OS Type", _join(image.os_type, f"{image.os_bit}-bit" if image.os_bit else ""))
     row("Platform", image.platform)
@@ -183,8 +188,12 @@ class DescribeScreen(ReportsWorkerFailures, Screen[None]):
         read_document: ReadDocument,
         last_error: ApiError | None = None,
         stale: bool = False,
+        owner: str = "",
+        rule: str = "",
     ) -> None:
         super().__init__()
+        self.owner = owner
+        self.rule = rule
         self.image = image
         self.member = member
         self.member_error = member_error
@@ -232,6 +241,8 @@ class DescribeScreen(ReportsWorkerFailures, Screen[None]):
                 last_error=self.last_error,
                 stale=self.stale,
                 member_loading=loading,
+                owner=self.owner,
+                rule=self.rule,
             )
         )
 

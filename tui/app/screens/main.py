@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from rich.text import Text
@@ -27,7 +28,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Label, Static
 
-from tui import journaled, undo
+from tui import journaled, rules, undo
 from tui.app.keys import MAIN_BINDINGS, REJECT_NOTE
 from tui.app.message_log import Level, MessageLog
 from tui.app.messages import (
@@ -42,10 +43,10 @@ from tui.app.messages import (
 )
 from tui.app.screens.describe import DescribeScreen
 from tui.app.screens.projects import ProjectsScreen, project_counts
-from tui.app.screens.prompts import ConfirmScreen, SummaryScreen, VaultScreen
+from tui.app.screens.prompts import ConfirmScreen, OwnerScreen, SummaryScreen, VaultScreen
 from tui.app.store import VIEWS, ImageStore
 from tui.app.widgets.context_bar import ContextBar, ViewTabs
-from tui.app.widgets.detail_pane import DetailPane, beside_width, describe
+from tui.app.widgets.detail_pane import DetailPane, beside_width, describe, owner_text
 from tui.app.widgets.footer import KeyFooter
 from tui.app.widgets.image_table import LEGEND, ImageTable
 from tui.cloud.errors import ApiError
@@ -54,14 +55,16 @@ from tui.cloud.models import ALL_STATUSES, Decision, MemberStatus, SharedImage
 from tui.cloud.session import CloudSession, PasswordRequired, StatusFailed, StatusPage
 from tui.filter_language import compile_filter, with_field
 from tui.formatting import safe_text
-from tui.journal import Journal, JournalEntry, Subject
+from tui.journal import Journal, JournalEntry
+from tui.rules import Plan, Rule
+from tui.settings import owners
 
 # Below this width the detail pane moves under the table.
 NARROW_WIDTH = 100
 # How long the cursor must rest on a row before its member record is fetched.
 DETAIL_DELAY = 0.25
 DECISION_CONCURRENCY = 8
-_DECISION_ACTIONS = {"decide", "undo"}
+_DECISION_ACTIONS = {"decide", "undo", "apply_rules"}
 #: The binding id of each decision key: how the journal names a decision made in the app.
 _KEY_IDS = {
     MemberStatus.ACCEPTED: "accept",
@@ -99,6 +102,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         *,
         read_only: bool = False,
         refresh_seconds: float = 0.0,
+        announce: Callable[[str, str], None] | None = None,
         context_hint: str = "",
         load_at_start: bool = True,
         message_log: MessageLog | None = None,
@@ -122,6 +126,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         self.session = session
         self.read_only = read_only
         self.refresh_seconds = refresh_seconds
+        #: Rings the bell or sends a desktop notification for new shares (``tui.app.notify``).
+        self.announce = announce
         self.context_hint = context_hint
         self.load_at_start = load_at_start
         self._generation = 0
@@ -130,6 +136,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         self._detail_timer: Timer | None = None
         self._flash_timer: Timer | None = None
         self._reload_timer: Timer | None = None
+        # Problems with owners.toml and rules.toml already said (each once, not per ctrl+r).
+        self._file_warnings: set[str] = set()
 
     # -------------------------------------------------------------- layout
 
@@ -157,6 +165,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         bar.fallback = self.context_hint
         bar.token_source = lambda: self.session.current_token
         bar.set_token(self.session.cached_token())
+        self._read_owners_and_rules()
         self._update_tabs()
         self.query_one(ImageTable).focus()
         if self.store.filter_text:  # started with --filter: show what filters the table
@@ -203,19 +212,22 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             self.load_images()
 
     def _announce_new(self, before: set[str]) -> None:
-        """Say which images appeared since the last listing (auto-refresh or ctrl+r)."""
+        """Say which images appeared since the last listing (auto-refresh or ctrl+r), and who
+        shares them: the owner's name from owners.toml, else its short id."""
         new = [i for i in self.store.visible_all() if self.store.key_of(i) not in before]
         if not new:
             return
-        names = ", ".join(safe_text(image.name or image.id) for image in new[:3])
+        book = self.store.owners
+        names = ", ".join(
+            f"{safe_text(image.name or image.id)} from {safe_text(book.label(image.owner))}"
+            for image in new[:3]
+        )
         more = f" and {len(new) - 3} more" if len(new) > 3 else ""
         noun = "image is" if len(new) == 1 else "images are"
-        self.notify(
-            f"{names}{more}",
-            title=f"{len(new)} new {noun} shared with you",
-            timeout=8,
-            markup=False,
-        )
+        title = f"{len(new)} new {noun} shared with you"
+        self.notify(f"{names}{more}", title=title, timeout=8, markup=False)
+        if self.announce is not None:
+            self.announce(title, f"{names}{more}")
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < NARROW_WIDTH, "-narrow")
@@ -353,6 +365,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
                 member_loading=key not in store.members,
                 stale=key in store.stale,
                 show_member=store.by_project,
+                owners=store.owners,
+                rule=store.rule_of(key),
             ),
             image_id=key,
         )
@@ -569,7 +583,10 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         if not self.read_only:
             return
         bindings = self._bindings.key_to_bindings.get(event.key, ())
-        if any(binding.action.startswith("decide(") for binding in bindings):
+        if any(
+            binding.action.startswith("decide(") or binding.action == "apply_rules"
+            for binding in bindings
+        ):
             event.stop()
             self.flash("read-only: decisions are off (started with --read-only)")
 
@@ -670,6 +687,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
                 read_document=lambda: session.get_image_document(image.id),
                 last_error=store.errors.get(key),
                 stale=key in store.stale,
+                owner=owner_text(image.owner, store.owners),
+                rule=_rule_text(store.rule_of(key)),
             )
         )
 
@@ -708,6 +727,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
 
     def action_refresh(self) -> None:
         self.store.forget_members()
+        self._read_owners_and_rules()
         self.load_images()
 
     def action_copy_id(self) -> None:
@@ -759,6 +779,15 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             self._decision_queued = False
 
     async def _decide(self, images: list[SharedImage], status: MemberStatus) -> None:
+        blocked = [i for i in images if self.store.owners.is_blocked(i.owner)]
+        # Asked before anything else, also for a single image: the user said not to trust
+        # this owner.
+        if (
+            status is MemberStatus.ACCEPTED
+            and blocked
+            and not await self.app.push_screen_wait(ConfirmScreen(self._blocked_question(blocked)))
+        ):
+            return
         if status is MemberStatus.REJECTED or len(images) > 1:
             noun = "image" if len(images) == 1 else f"{len(images)} images"
             projects = {image.member_id for image in images}
@@ -775,6 +804,28 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             if not vault_id:
                 self.notify("Not accepted: full-ECS images need a vault id.", severity="warning")
                 return
+        await self._send(images, status, vault_id=vault_id)
+
+    def _blocked_question(self, blocked: list[SharedImage]) -> str:
+        """The extra question before accepting images of blocked owners: who, and which."""
+        book = self.store.owners
+        who = sorted({book.name_of(i.owner) or i.owner for i in blocked})
+        owner_words = ", ".join(who)
+        noun = "image" if len(blocked) == 1 else f"{len(blocked)} images"
+        return (
+            f"Accept {noun} of a blocked owner?\n\nYou blocked {owner_words} in owners.toml "
+            f"(o changes it):\n\n{self._names(blocked)}\n\nAccept anyway?"
+        )
+
+    async def _send(
+        self,
+        images: list[SharedImage],
+        status: MemberStatus,
+        *,
+        vault_id: str = "",
+        rule: Rule | None = None,
+    ) -> None:
+        """Send one decision run (one key press, or one rule of ``X``) and report on it."""
         operation = next(self._operations)
         keys = tuple(self.store.key_of(image) for image in images)
         self.post_message(DecisionStarted(operation, status, keys))
@@ -785,23 +836,36 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             self.post_message(DecisionProgress(operation, status, tuple(known), len(keys)))
 
         # Each project's rows go to that project's session: its token, its member id, and
-        # (where the cloud has one) its own batch job. One key press, one journal operation.
-        groups: dict[int, tuple[CloudSession, list[Subject]]] = {}
+        # (where the cloud has one) its own batch job. One key press (or one rule of X), one
+        # journal operation.
+        groups: dict[int, tuple[CloudSession, list[SharedImage]]] = {}
         for image in images:
             session = self.session_for(image)
-            group = groups.setdefault(id(session), (session, []))
-            group[1].append(journaled.subject_of(image, session))
+            groups.setdefault(id(session), (session, []))[1].append(image)
         try:
-            await journaled.decide(
-                list(groups.values()),
-                status,
-                how=f"key {_KEY_IDS[status]}",
-                warn=self._journal_trouble,
-                journal=self.journal,
-                vault_id=vault_id,
-                concurrency=DECISION_CONCURRENCY,
-                on_progress=progress,
-            )
+            if rule is not None:
+                await rules.send(
+                    list(groups.values()),
+                    rule,
+                    warn=self._journal_trouble,
+                    journal=self.journal,
+                    concurrency=DECISION_CONCURRENCY,
+                    on_progress=progress,
+                )
+            else:
+                await journaled.decide(
+                    [
+                        (session, [journaled.subject_of(image, session) for image in group])
+                        for session, group in groups.values()
+                    ],
+                    status,
+                    how=f"key {_KEY_IDS[status]}",
+                    warn=self._journal_trouble,
+                    journal=self.journal,
+                    vault_id=vault_id,
+                    concurrency=DECISION_CONCURRENCY,
+                    on_progress=progress,
+                )
         finally:
             self.post_message(DecisionFinished(operation, status, tuple(images), tuple(known)))
 
@@ -937,6 +1001,123 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
                 markup=False,
                 timeout=10,
             )
+
+    # ------------------------------------------------------------- owners, rules
+
+    def _read_owners_and_rules(self) -> None:
+        """owners.toml and rules.toml, at start and again on ctrl+r (edited meanwhile). A file
+        that cannot be used is said once; the app goes on without names or without rules."""
+        book, problem = owners.load_or_empty()
+        rule_set, warnings = rules.load_or_empty()
+        for warning in [problem, *warnings]:
+            if warning and warning not in self._file_warnings:
+                self._file_warnings.add(warning)
+                self.notify(warning, severity="warning", markup=False, timeout=12)
+        self.store.set_owners(book)
+        self.store.set_rules(rule_set)
+        if self.is_mounted:
+            self._refresh_table()
+            self._show_detail()
+
+    def action_name_owner(self) -> None:
+        """o: name the highlighted row's owner (not a decision: allowed read-only too)."""
+        image = self.query_one(ImageTable).current
+        if image is None:
+            return
+        owner_id = image.owner
+        if not owner_id:
+            self.notify("This image names no owner.", severity="warning")
+            return
+        book = self.store.owners
+        count = sum(1 for row in self.store.visible_all() if row.owner == owner_id)
+        self.app.push_screen(
+            OwnerScreen(owner_id, book.name_of(owner_id), book.trust_of(owner_id), count),
+            callback=lambda answer: self._owner_named(owner_id, answer),
+        )
+
+    def _owner_named(self, owner_id: str, answer: tuple[str, owners.Trust] | None) -> None:
+        if answer is None:
+            return
+        name, trust = answer
+        try:
+            book = owners.set_owner(owner_id, name, trust)
+        except owners.OwnersError as error:
+            self.notify(str(error), title="Owner not saved", severity="error", markup=False)
+            return
+        self.store.set_owners(book)
+        self._refresh_table()
+        self._show_detail()
+        if book.get(owner_id) is None:
+            self.flash(f"Forgot the name of owner {owner_id}")
+        else:
+            shown = name or owner_id
+            self.flash(f"Owner {shown}: {trust.value} (saved in owners.toml)")
+
+    def action_apply_rules(self) -> None:
+        """X: decide what rules.toml says about the pending shares, after a y/N."""
+        if self.store.deciding or self._decision_queued:
+            self.notify("A decision is still running; wait for it to finish.", severity="warning")
+            return
+        store = self.store
+        if not store.rules:
+            self.notify(
+                f"No rules: write them in {rules.rules_file()} (the README shows how); "
+                "ctrl+r reads the file again.",
+                markup=False,
+                timeout=8,
+            )
+            return
+        plan = store.rule_plan()
+        skipped = f" ({len(plan.skipped)} matched but skipped)" if plan.skipped else ""
+        if not plan.decide:
+            self.notify(f"No pending share for the rules to decide{skipped}.", markup=False)
+            return
+        if plan.over_limit:
+            self.notify(
+                f"The rules would decide {len(plan.decide)} images, more than max_per_run "
+                f"({plan.max_per_run}) in rules.toml: nothing was decided. Raise max_per_run, "
+                "or run `imshare apply --yes --force` from a shell.",
+                title="Too many for one run",
+                severity="warning",
+                markup=False,
+                timeout=12,
+            )
+            return
+        self._decision_queued = True
+        self.run_rules(plan)
+
+    @work(group="decide", exit_on_error=False, description="Applying rules")
+    async def run_rules(self, plan: Plan) -> None:
+        try:
+            if not await self.app.push_screen_wait(ConfirmScreen(self._rules_question(plan))):
+                return
+            for rule, images in plan.by_rule():
+                await self._send(images, rule.action, vault_id=rule.vault_id, rule=rule)
+        finally:
+            self._decision_queued = False
+
+    def _rules_question(self, plan: Plan, limit: int = 12) -> str:
+        """Every image the rules would decide, with what and by which rule; then what they
+        skip and why."""
+        count = len(plan.decide)
+        noun = "1 pending image" if count == 1 else f"{count} pending images"
+        lines = [f"Apply the rules to {noun}?", ""]
+        for image, rule in plan.decide[:limit]:
+            where = ""
+            if self.inbox is not None:
+                where = f" ({safe_text(image.member_name or image.member_id)})"
+            name = safe_text(image.name or image.id)
+            lines.append(f"  {rule.action.verb} {name}{where}  — rule “{rule.label}”")
+        if len(plan.decide) > limit:
+            lines.append(f"  … and {len(plan.decide) - limit} more")
+        if plan.skipped:
+            lines.append("")
+            lines.append(f"Skipped ({len(plan.skipped)}):")
+            for skip in plan.skipped[:4]:
+                lines.append(f"  {safe_text(skip.image.name or skip.image.id)}: {skip.reason}")
+            if len(plan.skipped) > 4:
+                lines.append(f"  … and {len(plan.skipped) - 4} more")
+        return "\n".join(lines)
 
     def _names(self, images: list[SharedImage], limit: int = 8) -> str:
         """The images a confirmation names (with their project, when there are many)."""
@@ -1091,3 +1272,10 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
                     ],
                 )
             )
+
+
+def _rule_text(rule: Rule | None) -> str:
+    """What the describe view says of the rule that would decide an image."""
+    if rule is None:
+        return ""
+    return f"“{rule.label}” would {rule.action.verb} it (X applies the rules)"

@@ -1,4 +1,5 @@
-"""Small modal dialogs: y/n confirmation, password, vault id, and a failure summary.
+"""Small modal dialogs: y/n confirmation, password, vault id, an owner's name, a failure
+summary.
 
 Every text that may come from the cloud or the user (image names, error messages) is passed as
 ``rich.text.Text`` so it is shown literally, never parsed as markup, and through ``safe_text`` so
@@ -14,11 +15,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from tui.cloud.errors import ApiError
 from tui.cloud.models import SharedImage
 from tui.formatting import safe_text
+from tui.settings.owners import Trust, name_problem
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -160,4 +162,75 @@ class SummaryScreen(ModalScreen[None]):
 
     @on(Button.Pressed)
     def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class OwnerScreen(ModalScreen[tuple[str, Trust] | None]):
+    """``o``: the name the user gives an owner (a project id nobody recognises) and how far
+    they trust it. Returns ``(name, trust)``; an empty name with ``unknown`` forgets the owner.
+    """
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="owner_cancel")]
+    DEFAULT_CSS = """
+    OwnerScreen RadioSet { layout: horizontal; width: auto; }
+    OwnerScreen RadioButton { margin-right: 2; }
+    """
+
+    def __init__(self, owner_id: str, name: str, trust: Trust, images: int) -> None:
+        super().__init__()
+        self.owner_id = owner_id
+        self.owner_name = name
+        self.trust = trust
+        self.images = images
+
+    def compose(self) -> ComposeResult:
+        shares = "1 image" if self.images == 1 else f"{self.images} images"
+        help_text = (
+            f"Project {self.owner_id} shares {shares} with you. The name is yours, kept in "
+            "owners.toml for every profile. Blocked: its rows are flagged B, accepting one "
+            "asks twice, rules never decide it. An empty name with trust unknown forgets it."
+        )
+        with Vertical(classes="dialog"):
+            yield Label(Text("Name owner", style="bold"))
+            yield Static(Text(safe_text(help_text, multiline=True)), classes="dialog-help")
+            yield Input(value=self.owner_name, placeholder="e.g. Platform team", id="value")
+            with RadioSet(id="trust"):
+                for trust in Trust:
+                    yield RadioButton(trust.value, value=trust is self.trust, id=f"trust-{trust}")
+            # The choice in words too: a radio button's state is only a colour.
+            yield Label(self._trust_words(self.trust), id="trust-now")
+            yield Label("", id="problem", classes="problem")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", id="ok", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#value", Input).focus()
+
+    @staticmethod
+    def _trust_words(trust: Trust) -> str:
+        return f"Trust: {trust.value} (tab, then arrows and space to change)"
+
+    @on(RadioSet.Changed)
+    def _trust_changed(self) -> None:
+        self.query_one("#trust-now", Label).update(self._trust_words(self._chosen()))
+
+    def _chosen(self) -> Trust:
+        pressed = self.query_one(RadioSet).pressed_button
+        if pressed is None or pressed.id is None:
+            return self.trust
+        return Trust(pressed.id.removeprefix("trust-"))
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _submit(self) -> None:
+        name = self.query_one("#value", Input).value.strip()
+        problem = name_problem(name)
+        if problem:
+            self.query_one("#problem", Label).update(Text(problem))
+            return
+        self.dismiss((name, self._chosen()))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
         self.dismiss(None)

@@ -15,6 +15,8 @@ from textual.widgets import Static
 from tui.cloud.errors import ApiError
 from tui.cloud.models import Member, SharedImage
 from tui.formatting import human_size, safe_text, time_text
+from tui.rules import Rule
+from tui.settings.owners import OwnerBook, Trust
 
 _LABEL_WIDTH = 10
 #: Beside the table the pane takes at least this many cells — its border, padding and
@@ -44,6 +46,8 @@ def describe(
     member_loading: bool = False,
     stale: bool = False,
     show_member: bool = False,
+    owners: OwnerBook | None = None,
+    rule: Rule | None = None,
 ) -> Text:
     """The pane's text for ``image``; also used by tests to check what a user reads."""
     text = Text()
@@ -71,7 +75,7 @@ def describe(
     elif member_loading:
         row("Share", "loading…")
     row("ID", image.id)
-    row("Owner", image.owner)
+    row("Owner", owner_text(image.owner, owners))
     row("OS", _join(image.os_version, image.os_type, f"{image.os_bit}-bit" if image.os_bit else ""))
     row("Platform", image.platform)
     row("Size", human_size(image.size_bytes) if image.size_bytes else "—")
@@ -101,11 +105,33 @@ def describe(
             "enough capacity.\n",
             style="bold",
         )
+    if rule is not None:
+        text.append("\n")
+        text.append(
+            safe_text(f"Rule “{rule.name}” would {rule.action.verb} it (X applies the rules).\n"),
+            style="bold",
+        )
+    if owners is not None and owners.is_blocked(image.owner):
+        text.append("\n")
+        text.append(
+            "Owner blocked (owners.toml): accepting asks twice, rules never decide it.\n",
+            style="bold",
+        )
     if last_error is not None:
         text.append("\n")
         text.append("Last action failed: ", style="bold")
         text.append(safe_text(last_error.summary) + "\n")
     return text
+
+
+def owner_text(owner_id: str, owners: OwnerBook | None) -> str:
+    """``Platform team · trusted · 907a70c3…``: the name the user gave, the trust level when
+    it is not the default, and always the id (the name is only the user's word for it)."""
+    owner = owners.get(owner_id) if owners is not None else None
+    if owner is None:
+        return owner_id
+    trust = owner.trust.value if owner.trust is not Trust.UNKNOWN else ""
+    return _join(owner.name, trust, owner_id)
 
 
 class DetailPane(VerticalScroll, can_focus=True):

@@ -39,8 +39,9 @@ class _Layout:
 
     keys: tuple[str, ...]
     widths: tuple[int, ...]
-    #: What it was computed for: (width, name want, OS want, sort key, every project).
-    basis: tuple[int, int, int, str, bool]
+    #: What it was computed for: (width, name want, OS want, sort key, every project, marks
+    #: column width, owner want).
+    basis: tuple[int, int, int, str, bool, int, int]
 
 
 # Normal widths; the name column's is measured (see ImageTable._measure). Display order.
@@ -71,27 +72,42 @@ _MIN_OS = 12
 _MIN_MEMBER = 12
 # The OS column grows to its longest text up to this, once every name fits.
 _OS_CAP = 36
-# The marks column: "✓" when marked, a flag for a full-ECS image, a space.
+# The owner column: a short id; a name from owners.toml widens it up to this.
+_OWNER_WIDTH = 8
+_OWNER_CAP = 20
+# The marks column: "✓" when marked, a flag for a full-ECS image, a space. With owners.toml
+# blocking someone or rules.toml holding rules, one more: the owner is blocked, or a rule
+# would decide the row.
 _MARK_WIDTH = 3
+_FLAGGED_MARK_WIDTH = 4
 _SCROLLBAR = 1
 WHOLE_FLAG = "E"
+BLOCKED_FLAG = "B"
+RULE_FLAG = "R"
 #: What the row flags mean, for the help screen: every on/off state is a character, so it
 #: reads without colour (NO_COLOR) too.
 LEGEND = (
     f"Row flags: ✓ marked · {WHOLE_FLAG} full-ECS image (accepting needs a CBR vault) · "
-    "! last decision failed · ? not confirmed by the last listing."
+    f"{BLOCKED_FLAG} owner blocked in owners.toml (o) · {RULE_FLAG} a rule of rules.toml "
+    "would decide it (X) · ! last decision failed · ? not confirmed by the last listing."
 )
 _CURSOR = "image-table--cursor"
 # Rendered rows kept for redraws; a few screens' worth, dropped wholesale when full.
 _ROW_CACHE_SIZE = 512
 
 
-def _used(keys: list[str], widths: dict[str, int]) -> int:
-    return _MARK_WIDTH + sum(widths[k] for k in keys) + len(keys) - 1
+def _used(keys: list[str], widths: dict[str, int], marks: int = _MARK_WIDTH) -> int:
+    return marks + sum(widths[k] for k in keys) + len(keys) - 1
 
 
 def _layout(
-    width: int, name_want: int, os_want: int, sort_key: str, by_project: bool = False
+    width: int,
+    name_want: int,
+    os_want: int,
+    sort_key: str,
+    by_project: bool = False,
+    marks: int = _MARK_WIDTH,
+    owner_want: int = _OWNER_WIDTH,
 ) -> _Layout:
     """Fit the columns into ``width`` cells, the name column first.
 
@@ -101,11 +117,11 @@ def _layout(
     cut. Room left over widens the OS column to its longest text, then the name column.
     """
     keys = [k for k in _WIDTHS if by_project or k not in _PROJECT_COLUMNS]
-    widths = dict(_WIDTHS, name=name_want)
+    widths = dict(_WIDTHS, name=name_want, owner=owner_want)
     for step in _MAKE_ROOM:
         if step not in keys:
             continue
-        over = _used(keys, widths) - width
+        over = _used(keys, widths, marks) - width
         if over <= 0:
             break
         if step == "os":
@@ -114,7 +130,7 @@ def _layout(
             widths["member"] = max(_MIN_MEMBER, widths["member"] - over)
         elif step != sort_key:
             keys.remove(step)
-    spare = width - _used(keys, widths)
+    spare = width - _used(keys, widths, marks)
     if spare < 0:
         widths["name"] = max(_MIN_NAME, name_want + spare)
     else:
@@ -124,19 +140,25 @@ def _layout(
     return _Layout(
         tuple(keys),
         tuple(widths[k] for k in keys),
-        (width, name_want, os_want, sort_key, by_project),
+        (width, name_want, os_want, sort_key, by_project, marks, owner_want),
     )
 
 
-def wanted_width(name_want: int, sort_key: str, by_project: bool = False) -> int:
+def wanted_width(
+    name_want: int,
+    sort_key: str,
+    by_project: bool = False,
+    marks: int = _MARK_WIDTH,
+    owner_want: int = _OWNER_WIDTH,
+) -> int:
     """The table width at which every name fits whole with Status, OS (narrowed), Size and
     Owner beside it (and Member, narrowed, for every project's shares), and the sort column:
     what the detail pane gives way to."""
     keys = ["name", "status", "os", "size", "owner"] + (["member"] if by_project else [])
     if sort_key not in keys:
         keys.append(sort_key)
-    widths = dict(_WIDTHS, name=name_want, os=_MIN_OS, member=_MIN_MEMBER)
-    return _used(keys, widths) + _SCROLLBAR
+    widths = dict(_WIDTHS, name=name_want, os=_MIN_OS, member=_MIN_MEMBER, owner=owner_want)
+    return _used(keys, widths, marks) + _SCROLLBAR
 
 
 def _longest(texts: Iterable[str], floor: int, cap: int) -> int:
@@ -189,6 +211,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         "image-table--stale",
         "image-table--empty",
         "image-table--whole",
+        "image-table--flag",
     }
 
     DEFAULT_CSS = """
@@ -212,6 +235,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
     ImageTable > .image-table--stale { color: $text-muted; text-style: italic; }
     ImageTable > .image-table--empty { color: $text-muted; text-style: italic; }
     ImageTable > .image-table--whole { color: $warning; text-style: bold; }
+    ImageTable > .image-table--flag { color: $error; text-style: bold; }
     /* Without colour the cursor row is reversed, so it is still seen where it is. */
     ImageTable:nocolor > .image-table--cursor { text-style: reverse; }
     ImageTable:nocolor:focus > .image-table--cursor { text-style: reverse bold; }
@@ -263,6 +287,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         #: Cells the longest name and the longest OS text of the view take (see _measure).
         self.name_want = _MIN_NAME
         self.os_want = _MIN_OS
+        self.owner_want = _OWNER_WIDTH
         self._measured: Sequence[SharedImage] | None = None
         self._wanted = 0
         self._layout = _layout(80, self.name_want, self.os_want, store.sort_key)
@@ -309,13 +334,37 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         rows = self.store.view_rows()
         if rows is not self._measured:
             self._measured = rows
+            book = self.store.owners
+            if len(book):
+                labels = {book.name_of(image.owner) for image in rows}
+                self.owner_want = _longest(labels, _OWNER_WIDTH, _OWNER_CAP)
+            else:
+                self.owner_want = _OWNER_WIDTH
             header = cell_width(COLUMN_BY_KEY["name"].label) + 1  # and the sort arrow
             self.name_want = _longest((image.name for image in rows), header, NAME_CAP)
             self.os_want = _longest((_os_text(image) for image in rows), _MIN_OS, _OS_CAP)
-        wanted = wanted_width(self.name_want, self.store.sort_key, self.store.by_project)
+        wanted = wanted_width(
+            self.name_want,
+            self.store.sort_key,
+            self.store.by_project,
+            self._marks(),
+            self.owner_want,
+        )
         if wanted != self._wanted:
             self._wanted = wanted
             self.post_message(self.WidthWanted(wanted))
+
+    def _marks(self) -> int:
+        """The marks column's width: one more cell while blocked owners or rules exist."""
+        return _FLAGGED_MARK_WIDTH if self.store.flagged() else _MARK_WIDTH
+
+    def _flag(self, image: SharedImage, key: str) -> str:
+        """The owner-or-rule flag of a row: a blocked owner wins (rules never decide one)."""
+        if self.store.owners.is_blocked(image.owner):
+            return BLOCKED_FLAG
+        if self.store.rule_of(key) is not None:
+            return RULE_FLAG
+        return " "
 
     @property
     def wanted(self) -> int:
@@ -422,7 +471,15 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width
-        basis = (width, self.name_want, self.os_want, self.store.sort_key, self.store.by_project)
+        basis = (
+            width,
+            self.name_want,
+            self.os_want,
+            self.store.sort_key,
+            self.store.by_project,
+            self._marks(),
+            self.owner_want,
+        )
         if self._layout.basis != basis:
             self._layout = _layout(*basis)
         styles = self._pass_styles or self._styles()
@@ -441,7 +498,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _render_header(self, width: int, base: Style, styles: dict[str, Style]) -> Strip:
         style = base + styles["image-table--header"]
-        segments = [Segment(" " * _MARK_WIDTH, style)]
+        segments = [Segment(" " * self._layout.basis[5], style)]
         for key, column_width in zip(self._layout.keys, self._layout.widths, strict=True):
             column = COLUMN_BY_KEY[key]
             arrow = ""
@@ -465,12 +522,16 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         busy = store.in_flight.get(row_key)
         stale = row_key in store.stale
         layout = self._layout
+        flagged = layout.basis[5] > _MARK_WIDTH
+        flag = self._flag(image, row_key) if flagged else ""
+        owner = store.owners.label(image.owner) if "owner" in layout.keys else ""
         # A row looks the same as long as these do: keep its strip (cursor moves, scrolling
         # and screen re-layouts redraw rows that did not change).
         # ``reload`` clears the cache, and ``rows`` holds every image until then, so the
         # object's id is a safe and cheap stand-in for the image.
         key = (
-            index, id(image), is_cursor, marked, error, busy, stale, layout, base, styles[_CURSOR]
+            index, id(image), is_cursor, marked, error, busy, stale, layout, base, styles[_CURSOR],
+            flag, owner,
         )  # fmt: skip
         cached = self._row_cache.get(key)
         if cached is not None:
@@ -493,6 +554,12 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
                 pending = []
         else:
             pending.append(" ")
+        if flag.strip() and not is_cursor:
+            segments.append(Segment("".join(pending), row_style))
+            segments.append(Segment(flag, row_style + styles["image-table--flag"]))
+            pending = []
+        elif flagged:
+            pending.append(flag)
         pending.append(" ")
         for key_name, column_width in zip(layout.keys, layout.widths, strict=True):
             text, cell_style = self._cell_text(image, key_name, error is not None, busy, stale)
@@ -541,7 +608,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         if key == "format":
             return image.disk_format or "—", ""
         if key == "owner":
-            return short_id(image.owner), ""
+            return self.store.owners.label(image.owner), ""
         if key == "member":
             return image.member_name or short_id(image.member_id), ""
         if key == "region":
