@@ -15,17 +15,37 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tui import __version__, logsetup
-from tui.cli import commands, watch
-from tui.cli.commands import EXIT_CLOSED_PIPE, EXIT_PENDING, PROG, CliExit, StdoutFailed, err
+from tui.cli import commands, everywhere, watch
+from tui.cli.commands import (
+    EXIT_CLOSED_PIPE,
+    EXIT_PENDING,
+    PROG,
+    CliExit,
+    CommandFn,
+    StdoutFailed,
+    err,
+)
 from tui.cli.output import DEFAULT_LIST, FORMATS, column_names
+from tui.cli.projects_output import PROJECT_COLUMNS
 from tui.cloud.errors import ApiError
+from tui.cloud.models import MemberStatus
 from tui.cloud.session import PasswordRequired
 from tui.filter_language import field_list
 from tui.formatting import safe_text
+from tui.settings.model import ConfigError, parse_regions
 
 log = logging.getLogger("imshare.cli")
 
 STATUS_CHOICES = ("pending", "accepted", "rejected", "all")
+DECISIONS = {
+    "accept": MemberStatus.ACCEPTED,
+    "reject": MemberStatus.REJECTED,
+    "pending": MemberStatus.PENDING,
+}
+#: The demo world of `imshare --demo`: several projects in two regions, so the all-projects
+#: scope has something to show (the current project keeps shares of its own).
+DEMO_PROJECTS = 6
+DEMO_REGIONS = ("eu-de", "eu-nl")
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -68,6 +88,29 @@ def _add_global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool)
         default=default,
         help="give up a command after SECONDS in all, retries and batch jobs included "
         "(default: the config's timeout, else 120; 0: no limit)",
+    )
+
+
+def _add_scope_options(
+    parser: argparse.ArgumentParser, *, in_subcommand: bool, all_projects: bool = True
+) -> None:
+    """``--all-projects`` and ``--region``; in a subcommand they do not undo the same
+    option given before it (``imshare --region eu-nl list --all-projects``)."""
+    if all_projects:
+        parser.add_argument(
+            "--all-projects",
+            action="store_const",
+            const=True,
+            default=argparse.SUPPRESS if in_subcommand else None,
+            help="every project (and region) you may use, not only the current one",
+        )
+    parser.add_argument(
+        "--region",
+        type=_regions,
+        metavar="R1[,R2...]",
+        default=argparse.SUPPRESS if in_subcommand else None,
+        help="only these regions of the all-projects scope (default: the config's regions, "
+        "else all); one project's own region stays OS_REGION_NAME / region_name",
     )
 
 
@@ -124,6 +167,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="images in the demo cloud (default 300)",
     )
     tui_options.add_argument(
+        "--demo-projects",
+        type=_positive_int,
+        default=DEMO_PROJECTS,
+        metavar="N",
+        help=f"projects of the demo user, spread over the demo regions (default {DEMO_PROJECTS})",
+    )
+    tui_options.add_argument(
+        "--demo-regions",
+        type=_regions,
+        default=DEMO_REGIONS,
+        metavar="R1[,R2...]",
+        help=f"regions of the demo cloud (default {','.join(DEMO_REGIONS)})",
+    )
+    tui_options.add_argument(
         "--demo-latency-ms",
         type=_non_negative_int,
         default=0,
@@ -154,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="on new shares also ring the bell, or send a desktop notification where the "
         "terminal shows one (OSC 9/777); default: [ui] notify, else off",
     )
+    _add_scope_options(parser, in_subcommand=False)
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -179,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         '"quoted words" are one term; case-insensitive',
     )
     _add_output_options(sub, listing=True)
+    _add_scope_options(sub, in_subcommand=True)
     sub.add_argument(
         "--wide",
         action="store_true",
@@ -210,6 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = command(name, what)
         sub.add_argument("image_ids", metavar="ID", nargs="+")
+        _add_scope_options(sub, in_subcommand=True)
+        sub.add_argument(
+            "--project",
+            metavar="NAME|ID",
+            help="decide in this project of yours instead of the current one",
+        )
         if name == "accept":
             sub.add_argument(
                 "--vault-id",
@@ -231,6 +296,29 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_false",
                 help="one request per image even where the cloud offers OTC's batch API",
             )
+
+    sub = command(
+        "projects",
+        "list the projects you may use, with their region and how many shares each holds",
+    )
+    sub.add_argument("-f", "--format", choices=FORMATS, default="table", help="output format")
+    sub.add_argument(
+        "-c",
+        "--column",
+        action="append",
+        dest="columns",
+        metavar="NAME",
+        help="show only this column (repeatable); columns: "
+        + ", ".join(column.name for column in PROJECT_COLUMNS),
+    )
+    sub.add_argument("--json", action="store_true", help="same as -f json")
+    sub.add_argument(
+        "--wide", action="store_true", help="never cut the table to the terminal's width"
+    )
+    sub.add_argument(
+        "--max-width", type=_non_negative_int, metavar="N", help="cut the table to N columns"
+    )
+    _add_scope_options(sub, in_subcommand=True, all_projects=False)
 
     sub = command(
         "history",
@@ -332,11 +420,7 @@ def _add_owner_and_rule_commands(command: Any) -> None:
         action="store_true",
         help="decide even when the rules would decide more than max_per_run images",
     )
-    sub.add_argument(
-        "--all-projects",
-        action="store_true",
-        help="the pending shares of every project of the user, not only the configured one",
-    )
+    _add_scope_options(sub, in_subcommand=True)
     sub.add_argument("-f", "--format", choices=("table", "json"), default="table")
 
 
@@ -362,6 +446,17 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, not {value}")
     return value
+
+
+def _regions(text: str) -> tuple[str, ...]:
+    try:
+        regions = parse_regions(text, "region")
+    except ConfigError as error:
+        message = str(error).removeprefix("region: ").removeprefix("regions: ")
+        raise argparse.ArgumentTypeError(message) from None
+    if not regions:
+        raise argparse.ArgumentTypeError("needs at least one region name, e.g. eu-de,eu-nl")
+    return regions
 
 
 def _int(text: str) -> int:
@@ -393,6 +488,42 @@ def _run_demo_server(extra: list[str]) -> int:
     return int(demo_cli.run(parser.parse_args(extra)) or 0)
 
 
+def scope_problem(args: argparse.Namespace) -> str:
+    """Why ``--all-projects``, ``--region`` and ``--project`` do not go together with this
+    command (``""`` when they do): an option that would be ignored is a usage error."""
+    command = args.command
+    all_projects = bool(getattr(args, "all_projects", None))
+    project = getattr(args, "project", None)
+    region = getattr(args, "region", None) is not None
+    if all_projects and command not in (None, "list", "apply", "watch", *DECISIONS):
+        return (
+            "--all-projects works with the app, list, accept, reject, pending, apply and watch, "
+            f"not {command}"
+        )
+    if project is not None and all_projects:
+        return "--project names one project and --all-projects means every one: choose one"
+    if project is not None and not project.strip():
+        return "--project needs a project name or id"
+    if region and command not in (None, "projects") and not (all_projects or project):
+        return (
+            "--region chooses regions of --all-projects (or of --project); one project's own "
+            "region is OS_REGION_NAME or region_name in the config"
+        )
+    return ""
+
+
+def _command_fn(args: argparse.Namespace) -> CommandFn:
+    all_projects = bool(getattr(args, "all_projects", None))
+    if args.command == "projects":
+        return everywhere.projects
+    if args.command == "list" and all_projects:
+        return everywhere.list_everywhere
+    status = DECISIONS.get(args.command)
+    if status is not None and (all_projects or getattr(args, "project", None)):
+        return everywhere.decide_in_projects(status)
+    return commands.COMMANDS[args.command]
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "locate":
         return commands.locate(args)
@@ -421,7 +552,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tui.cli import undo
 
         return commands.with_session(context, undo.run)
-    return commands.with_session(context, commands.COMMANDS[args.command])
+    return commands.with_session(context, _command_fn(args))
 
 
 def _usage_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
@@ -440,6 +571,9 @@ def main(argv: list[str] | None = None) -> int:
             return 130
     if extra:
         _usage_error(parser, f"unrecognized arguments: {' '.join(extra)}")
+    problem = scope_problem(args)
+    if problem:
+        _usage_error(parser, problem)
 
     is_tui = args.command is None
     try:

@@ -153,7 +153,7 @@ class Watcher:
         self.once: bool = args.once
         self.apply: bool = args.apply
         self.force: bool = args.force
-        self.every_project: bool = args.all_projects
+        self.every_project: bool = bool(args.all_projects)
         self.regions: list[str] = [
             r.strip() for given in (args.region or []) for r in given.split(",") if r.strip()
         ]
@@ -587,11 +587,14 @@ def add_arguments(command: Callable[..., argparse.ArgumentParser]) -> None:
     sub.add_argument(
         "--all-projects",
         action="store_true",
+        # Not given here: whatever `imshare --all-projects watch` said before the command.
+        default=argparse.SUPPRESS,
         help="watch every project of the user, not only the configured one",
     )
     sub.add_argument(
         "--region",
         action="append",
         metavar="REGION",
+        default=argparse.SUPPRESS,
         help="with --all-projects: only these regions (repeatable, or comma-separated)",
     )
