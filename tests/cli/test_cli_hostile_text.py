@@ -33,6 +33,8 @@ from tui.cli.main import main
 from tui.cli.output import column_names
 from tui.cloud.errors import ApiError
 from tui.cloud.models import MemberStatus
+from tui.cloud.token_cache import TokenCache
+from tui.settings.sources import LoadedConfig
 
 ALL_COLUMNS = [arg for name in column_names() for arg in ("-c", name)]
 
@@ -139,10 +141,10 @@ def test_show_lays_out_the_description_under_its_label(hostile, capsys):
     after = next(i for i, line in enumerate(lines) if line.startswith("Created At:"))
     rest = lines[at + 2 : after]
     assert rest and all(line.startswith(" " * column) for line in rest)
-    # Every other field is one line: 26 labels at the margin, nothing else indented.
+    # Every other field is one line: 29 labels at the margin, nothing else indented.
     labels = [line for line in lines if not line.startswith(" ")]
-    assert len(labels) == 26 and all(":" in line for line in labels)
-    assert len(lines) == 26 + (after - at - 1)
+    assert len(labels) == 29 and all(":" in line for line in labels)
+    assert len(lines) == 29 + (after - at - 1)
 
 
 def test_table_columns_stay_aligned_with_wide_names(hostile, cloud_env, capsys):
@@ -174,7 +176,7 @@ def test_login_shows_keystone_names_safely(hostile, capsys):
 
 
 async def test_an_error_body_a_real_server_cannot_send_is_one_safe_line(
-    mock_cloud, make_session, capsys
+    mock_cloud, make_session, capsys, tmp_path
 ):
     """A hostile error code with a line break in it: still one stderr line per image, inert."""
     body = {"error": {"code": "IMG.\x1b]2;pwned\x07\nfake: line", "message": f"no {HOSTILE}"}}
@@ -189,7 +191,8 @@ async def test_an_error_body_a_real_server_cannot_send_is_one_safe_line(
     args = argparse.Namespace(
         command="accept", image_ids=["img-1"], vault_id="", concurrency=1, batch=False
     )
-    context = commands.Context(args=args, loaded=None, cache=None)  # type: ignore[arg-type]
+    loaded = LoadedConfig(cloud.settings(), {}, tmp_path / "config.toml", [])
+    context = commands.Context(args=args, loaded=loaded, cache=TokenCache(tmp_path / "t.json"))
     assert await commands.decide(MemberStatus.ACCEPTED)(session, context) == 1
     err = capsys.readouterr().err
     assert forbidden(err) == []

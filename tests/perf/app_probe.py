@@ -3,7 +3,7 @@
 Launched by ``bench.py`` (never by pytest) with the demo cloud's ``OS_*`` variables and an
 ``IMSHARE_CONFIG_DIR`` in the environment::
 
-    python tests/perf/app_probe.py --spawned-at T [--expect N] [--interact]
+    python tests/perf/app_probe.py --spawned-at T [--expect N] [--interact] [--all-projects]
 
 ``T`` is the parent's ``time.perf_counter()`` just before it spawned this process. On Linux
 ``perf_counter`` is ``CLOCK_MONOTONIC``, one clock for every process, so ``T0 - T`` is the
@@ -16,7 +16,15 @@ What is timed (all in seconds):
 * ``first_rows``: spawn to the end of the first screen update that drew rows into the table;
 * ``all_rows``: spawn to the end of the first screen update after the listing finished with
   every image in the store;
-* ``rss_mb``: ``ru_maxrss`` (peak resident set) right after ``all_rows``.
+* ``rss_mb``: ``ru_maxrss`` (peak resident set) right after ``all_rows``;
+* ``first_request``: spawn to the moment the app hands its first HTTP request to httpx
+  (``httpx.AsyncClient.send``, wrapped before the app is built), and
+  ``rows_after_request``: from there to ``first_rows``: what the app's own start-up does not
+  count in, the figure the all-projects target is about.
+
+With ``--all-projects`` the app starts in the "All projects" scope (``imshare --all-projects``,
+optionally ``--region R1,R2``): the rows of every project of the user; ``--expect`` is then
+the number of (image, project) rows.
 
 With ``--interact`` it then measures keystrokes (see ``_keystroke``): filter keystrokes in the
 "All" view and cursor moves in the table.
@@ -200,7 +208,25 @@ async def _interact(app: Any, frames: Frames, main: Any, table: Any) -> dict[str
     }
 
 
-async def _run(app: Any, spawned_at: float, expect: int, interact: bool) -> dict[str, Any]:
+def _watch_requests() -> list[float]:
+    """The times of the HTTP requests the process sends, from the first: ``send`` of every
+    httpx client (the app's sessions share one) records the moment it is called."""
+    import httpx
+
+    sent: list[float] = []
+    original = httpx.AsyncClient.send
+
+    async def send(self: httpx.AsyncClient, request: httpx.Request, **kwargs: Any) -> Any:
+        sent.append(time.perf_counter())
+        return await original(self, request, **kwargs)
+
+    httpx.AsyncClient.send = send  # type: ignore[method-assign]
+    return sent
+
+
+async def _run(
+    app: Any, spawned_at: float, expect: int, interact: bool, first_request: list[float]
+) -> dict[str, Any]:
     from tui.app.screens.main import MainScreen
     from tui.app.widgets.image_table import ImageTable
 
@@ -252,6 +278,10 @@ async def _run(app: Any, spawned_at: float, expect: int, interact: bool) -> dict
             "rows": len(state["table"].rows),
             "counts": {str(k): v for k, v in main.store.counts().items()},
         }
+        if first_request:
+            result["first_request"] = first_request[0] - spawned_at
+            result["rows_after_request"] = frames.marks["first_rows"] - first_request[0]
+        result["requests_sent"] = len(first_request)
         result["frames_while_loading"] = frames.count
         result["requests"] = app.session.stats.requests
         result["token_requests"] = app.session.stats.token_requests
@@ -265,6 +295,10 @@ def main() -> int:
     parser.add_argument("--spawned-at", type=float, default=None)
     parser.add_argument("--expect", type=int, default=1, help="images the listing must reach")
     parser.add_argument("--interact", action="store_true", help="also time keystrokes")
+    parser.add_argument(
+        "--all-projects", action="store_true", help="start in the All projects scope"
+    )
+    parser.add_argument("--region", default="", help="regions of that scope (R1,R2)")
     args = parser.parse_args()
     spawned_at = args.spawned_at if args.spawned_at is not None else T0
 
@@ -275,12 +309,18 @@ def main() -> int:
     from tui.settings.sources import load
 
     imports_done = time.perf_counter()
+    sent = _watch_requests()
     loaded = load(None)
     cache = TokenCache(files.token_cache_file())
     app = ImshareApp(
-        loaded.settings, cache=cache, config_path=loaded.path, ui_prefs=dict(loaded.ui)
+        loaded.settings,
+        cache=cache,
+        config_path=loaded.path,
+        ui_prefs=dict(loaded.ui),
+        all_projects=True if args.all_projects else None,
+        regions=tuple(r for r in args.region.split(",") if r),
     )
-    result = asyncio.run(_run(app, spawned_at, args.expect, args.interact))
+    result = asyncio.run(_run(app, spawned_at, args.expect, args.interact, sent))
     result["startup"] = T0 - spawned_at
     result["imports"] = imports_done - imports_started
     json.dump(result, sys.stdout)

@@ -13,7 +13,12 @@ For every size N it starts ``imshare demo-server --images N`` as a separate proc
 5. the app's peak resident memory once every row is loaded;
 6. ``openstack image list --shared --member-status all -f json`` against the same cloud, when
    python-openstackclient is installed in a separate venv (``--osc``, or
-   ``/tmp/osc-venv/bin/openstack``).
+   ``/tmp/osc-venv/bin/openstack``);
+7. the inbox (issue 12, ``--skip inbox`` leaves it out): ``imshare list --all-projects -f json``
+   against ``demo-server --projects P --regions eu-de,eu-nl`` with about 20 shares per project
+   and 50 ms latency, with warm tokens and with none, at P = 10, 50, 200 (time and peak memory),
+   the app's first rows after its first request at P = 50, and the same figures for one
+   project with 20 shares.
 
 It prints a table of every figure with its target and PASS/FAIL and writes JSON (default
 ``tests/perf/results/latest.json``). See tests/perf/README.md for what each figure means.
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import itertools
 import json
 import math
 import os
@@ -35,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -52,6 +59,13 @@ BULK_IMAGES = 200
 BULK_LATENCY_MS = 50
 APP_CONCURRENCY = 8  # tui.screens.main.DECISION_CONCURRENCY
 GROWTH_LIMIT = 5.5
+
+# The inbox (issue 12): every project of the user, 20 shares each, 50 ms per request.
+INBOX_PROJECTS = 50
+INBOX_GROWTH = (10, 50, 200)
+INBOX_REGIONS = "eu-de,eu-nl"
+INBOX_SHARES = 20
+INBOX_LATENCY_MS = 50
 
 _SCRUB_PREFIXES = ("OS_",)
 _SCRUB_NAMES = {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"}
@@ -106,27 +120,54 @@ def _machine() -> dict[str, Any]:
     }
 
 
-class DemoServer:
-    """``imshare demo-server`` in its own process; ``env`` holds its ``OS_*`` variables."""
+#: ``imshare demo-server`` with the listen backlog of a real cloud's front end. The demo's
+#: ``ThreadingHTTPServer`` keeps socketserver's default of 5 pending connections: a client that
+#: opens 16 at once (the inbox does) overflows it, and each dropped SYN costs a 1 s
+#: retransmit (seen as ``TcpExtListenOverflows`` in ``nstat``) that no real cloud would add.
+_DEMO_WITH_BACKLOG = (
+    "import sys; from tui.democloud import server; server._Server.request_queue_size = 128; "
+    "from tui.cli.main import main; sys.exit(main(sys.argv[1:]))"
+)
 
-    def __init__(self, images: int, latency_ms: float, workdir: Path) -> None:
+
+class DemoServer:
+    """``imshare demo-server`` in its own process; ``env`` holds its ``OS_*`` variables.
+
+    ``extra`` options go to the server (``--projects 50 --regions eu-de,eu-nl``); with
+    ``backlog`` it runs with a real cloud's listen backlog (see ``_DEMO_WITH_BACKLOG``).
+    """
+
+    def __init__(
+        self,
+        images: int,
+        latency_ms: float,
+        workdir: Path,
+        extra: tuple[str, ...] = (),
+        *,
+        backlog: bool = False,
+    ) -> None:
         self.images = images
         self.latency_ms = latency_ms
         self.workdir = workdir
+        self.extra = extra
+        self.backlog = backlog
         self.env: dict[str, str] = {}
         self.process: subprocess.Popen[bytes] | None = None
         self.seed_seconds = 0.0
 
     def __enter__(self) -> DemoServer:
-        out = self.workdir / f"server-{self.images}-{self.latency_ms:g}.env"
-        err = self.workdir / f"server-{self.images}-{self.latency_ms:g}.log"
+        name = f"server-{self.images}-{self.latency_ms:g}-{'-'.join(self.extra)}"
+        out = self.workdir / f"{name}.env"
+        err = self.workdir / f"{name}.log"
+        program = [sys.executable, "-c", _DEMO_WITH_BACKLOG] if self.backlog else []
         command = [
-            *_imshare_command(),
+            *(program or _imshare_command()),
             "demo-server",
             "--images",
             str(self.images),
             "--latency-ms",
             str(self.latency_ms),
+            *self.extra,
         ]
         started = time.perf_counter()
         with out.open("wb") as stdout, err.open("wb") as stderr:
@@ -187,6 +228,27 @@ def _run(command: list[str], env: dict[str, str], *, timeout: float = 600) -> tu
             f"{done.stderr.decode(errors='replace')[-2000:]}"
         )
     return elapsed, done.stdout
+
+
+def _run_rss(command: list[str], env: dict[str, str]) -> tuple[float, bytes, float, float]:
+    """Like ``_run``, and the process's own peak resident set in MB and CPU seconds (user +
+    system) from ``wait4``'s rusage: this child's alone, not the maximum over every child so
+    far. CPU time moves less than wall time when other work shares the machine. Output goes to
+    files, so the wait needs no reader; imshare's own ``--timeout`` (120 s) bounds it."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if code != 0:
+        raise RuntimeError(
+            f"{' '.join(command[:4])}... exited {code}: {stderr.decode(errors='replace')[-2000:]}"
+        )
+    return elapsed, stdout, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def _timed_runs(runs: int, one: Callable[[], float], *, warmup: int = 1) -> dict[str, Any]:
@@ -464,6 +526,130 @@ def measure_bulk(workdir: Path, concurrencies: list[int]) -> dict[str, Any]:
     return result
 
 
+def _inbox_images(projects: int) -> int:
+    """``--images`` for about ``INBOX_SHARES`` shares per project: the demo gives share k to
+    project k mod N and a tenth of them (``DOUBLE_SHARE_RATE``) to a second project too."""
+    sys.path.insert(0, str(REPO))
+    from tui.democloud.seed import DOUBLE_SHARE_RATE
+
+    return round(projects * INBOX_SHARES / (1 + DOUBLE_SHARE_RATE))
+
+
+def _samples(values: list[float]) -> dict[str, Any]:
+    return {"median": _median(values), "best": min(values), "samples": values}
+
+
+def measure_listing(
+    server: DemoServer, workdir: Path, runs: int, command: list[str], *, scoped: bool
+) -> dict[str, Any]:
+    """One listing command, each run a fresh process: with warm tokens (a config dir that one
+    run of the same command filled: on the all-projects scope every project's token) and with
+    none (a fresh config dir per run: one password login, then re-scoping). Every run must
+    exit 0 and list the same rows as the first; peak memory is each process's own."""
+    result: dict[str, Any] = {}
+    with _config_dir(workdir, "warm") as config:
+        env = {**_base_env(), **server.env, "IMSHARE_CONFIG_DIR": str(config)}
+        out = _run_rss(command, env)[1]
+        rows = json.loads(out)
+        result["rows"] = len(rows)
+        if scoped:
+            per_project = Counter(row["member_id"] for row in rows)
+            result["projects_with_rows"] = len(per_project)
+            result["rows_per_project"] = {
+                "min": min(per_project.values(), default=0),
+                "mean": statistics.fmean(per_project.values()) if per_project else 0.0,
+                "max": max(per_project.values(), default=0),
+            }
+        warm = [_run_rss(command, env) for _ in range(runs)]
+    cold = []
+    for _ in range(runs):
+        with _config_dir(workdir, "cold") as fresh:
+            env = {**_base_env(), **server.env, "IMSHARE_CONFIG_DIR": str(fresh)}
+            cold.append(_run_rss(command, env))
+    for run in warm + cold:
+        if len(json.loads(run[1])) != result["rows"]:
+            raise RuntimeError(f"{' '.join(command[1:])}: the rows changed between runs")
+    for name, runs_of in (("warm", warm), ("cold", cold)):
+        result[name] = _samples([run[0] for run in runs_of])
+        result[f"{name}_rss_mb"] = _samples([run[2] for run in runs_of])
+        result[f"{name}_cpu"] = _samples([run[3] for run in runs_of])
+    return result
+
+
+def measure_inbox_app(
+    server: DemoServer, workdir: Path, runs: int, expect: int, *, scoped: bool
+) -> dict[str, Any]:
+    """The app probe with warm tokens (primed by the CLI): from its first HTTP request to the
+    first screen update with rows, and the rest of ``measure_app``'s figures."""
+    prime = [*_imshare_command(), "list", "--status", "all", "--json"]
+    outputs: list[dict[str, Any]] = []
+    with _config_dir(workdir, "inbox-app") as config:
+        env = {**_base_env(), **server.env, "IMSHARE_CONFIG_DIR": str(config)}
+        _run([*prime, "--all-projects"] if scoped else prime, env)
+        for _ in range(runs):
+            command = [sys.executable, str(PROBE), "--expect", str(expect)]
+            if scoped:
+                command.append("--all-projects")
+            command += ["--spawned-at", repr(time.perf_counter())]
+            done = subprocess.run(command, env=env, capture_output=True, timeout=900, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"app probe failed: {done.stderr.decode(errors='replace')}")
+            outputs.append(json.loads(done.stdout.decode().strip().splitlines()[-1]))
+    result: dict[str, Any] = {"runs": outputs}
+    keys = ("first_request", "rows_after_request", "first_rows", "all_rows", "rss_mb")
+    for key in keys:
+        result[key] = _samples([o[key] for o in outputs])
+    return result
+
+
+def measure_inbox(workdir: Path, runs: int, app_runs: int, growth: list[int]) -> dict[str, Any]:
+    """The all-projects CLI at each project count (and the app at ``INBOX_PROJECTS``), then
+    the same figures for one project with ``INBOX_SHARES`` shares on the same latency."""
+    listing = [*_imshare_command(), "list", "--all-projects", "-f", "json"]
+    result: dict[str, Any] = {
+        "latency_ms": INBOX_LATENCY_MS,
+        "regions": INBOX_REGIONS,
+        "shares_per_project": INBOX_SHARES,
+        "projects": {},
+    }
+    for count in growth:
+        images = _inbox_images(count)
+        _log(f"   {count} projects in {INBOX_REGIONS}, {images} images ...")
+        extra = ("--projects", str(count), "--regions", INBOX_REGIONS)
+        figures: dict[str, Any] = {"images": images}
+        with DemoServer(images, INBOX_LATENCY_MS, workdir, extra, backlog=True) as server:
+            figures["server_start_seconds"] = server.seed_seconds
+            figures["pending"] = measure_listing(server, workdir, runs, listing, scoped=True)
+            if count == INBOX_PROJECTS:
+                every = [*listing, "--status", "all"]
+                figures["all"] = measure_listing(server, workdir, runs, every, scoped=True)
+                if figures["all"]["projects_with_rows"] != count:
+                    raise RuntimeError(
+                        f"{figures['all']['projects_with_rows']} of {count} projects listed"
+                    )
+                _log("   app probe, all projects ...")
+                figures["app"] = measure_inbox_app(
+                    server, workdir, app_runs, figures["all"]["rows"], scoped=True
+                )
+        result["projects"][str(count)] = figures
+    _log(f"   one project with {INBOX_SHARES} shares ...")
+    single: dict[str, Any] = {}
+    with DemoServer(
+        INBOX_SHARES, INBOX_LATENCY_MS, workdir, ("--projects", "1"), backlog=True
+    ) as server:
+        plain = [*_imshare_command(), "list", "-f", "json"]
+        single["pending"] = measure_listing(server, workdir, runs, plain, scoped=False)
+        every = [*plain, "--status", "all"]
+        single["all"] = measure_listing(server, workdir, runs, every, scoped=False)
+        if single["all"]["rows"] != INBOX_SHARES:
+            raise RuntimeError(f"one project lists {single['all']['rows']} of {INBOX_SHARES}")
+        single["app"] = measure_inbox_app(
+            server, workdir, app_runs, single["all"]["rows"], scoped=False
+        )
+    result["single"] = single
+    return result
+
+
 # ----------------------------------------------------------------------------- report
 
 
@@ -625,6 +811,9 @@ def _checks(data: dict[str, Any]) -> list[dict[str, Any]]:
                 "<= 2.0 s" if at_app else "(info)",
                 (run["seconds"] <= 2.0 and not run["failed"]) if at_app else None,
             )
+    inbox = data.get("inbox")
+    if inbox:
+        rows.extend(_inbox_checks(inbox))
     # Growth from 10,000 to 50,000 for every figure measured at both sizes.
     small, large = sizes.get("10000"), sizes.get("50000")
     if small and large:
@@ -633,6 +822,82 @@ def _checks(data: dict[str, Any]) -> list[dict[str, Any]]:
             ratio = b / a if a else float("inf")
             ok = ratio <= GROWTH_LIMIT
             add(f"growth 10k->50k: {name}", ratio, f"<= {GROWTH_LIMIT}x", ok, "x")
+    return rows
+
+
+def _inbox_checks(inbox: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue-12 targets at ``INBOX_PROJECTS`` projects, the ratios to one project, and
+    growth from each project count to the next (at most linear: the ratio of the counts)."""
+    rows: list[dict[str, Any]] = []
+
+    def add(figure: str, value: float | None, target: str, ok: bool | None, unit: str = "s"):
+        rows.append({"figure": figure, "value": value, "unit": unit, "target": target, "pass": ok})
+
+    single = inbox.get("single", {})
+    at = inbox["projects"].get(str(INBOX_PROJECTS))
+    n = INBOX_PROJECTS
+    if at:
+        warm = at["pending"]["warm"]["median"]
+        cold = at["pending"]["cold"]["median"]
+        add(f"inbox {n} projects: CLI list, warm tokens", warm, "<= 1.0 s", warm <= 1.0)
+        add(f"inbox {n} projects: CLI list, no cached token", cold, "<= 2.0 s", cold <= 2.0)
+        add(
+            f"inbox {n} projects: CLI list --status all, warm / cold",
+            at["all"]["warm"]["median"],
+            f"(info; cold {at['all']['cold']['median']:.2f} s)",
+            None,
+        )
+        add(
+            f"inbox {n} projects: CLI peak memory",
+            at["pending"]["warm_rss_mb"]["median"],
+            "(info)",
+            None,
+            "MB",
+        )
+        app = at["app"]
+        first = app["rows_after_request"]["median"]
+        add(f"inbox {n} projects: app first rows after its first request", first, "<= 0.3 s",
+            first <= 0.3)  # fmt: skip
+        add(f"inbox {n} projects: app first rows from spawn", app["first_rows"]["median"],
+            "(info)", None)  # fmt: skip
+        add(f"inbox {n} projects: app all rows from spawn", app["all_rows"]["median"],
+            "(info)", None)  # fmt: skip
+        add(f"inbox {n} projects: app peak memory", app["rss_mb"]["median"], "(info)", None, "MB")
+    if single:
+        # The same figures for one project with as many shares, and the ratios to them.
+        pairs = (
+            ("CLI list, warm", ("pending", "warm")),
+            ("CLI list, no cached token", ("pending", "cold")),
+            ("CLI list --status all, warm", ("all", "warm")),
+            ("app first rows after first request", ("app", "rows_after_request")),
+        )
+        for name, (part, key) in pairs:
+            one = single[part][key]["median"]
+            add(f"one project: {name}", one, "(info)", None)
+            if at:
+                many = at[part][key]["median"]
+                ratio = many / one if one else float("inf")
+                add(f"inbox {n} / one project: {name}", ratio, "(info)", None, "x")
+    counts = sorted(int(c) for c in inbox["projects"])
+    for small, large in itertools.pairwise(counts):
+        a, b = inbox["projects"][str(small)], inbox["projects"][str(large)]
+        limit = large / small
+        for name, key in (
+            ("CLI time, warm", "warm"),
+            ("CLI time, no cached token", "cold"),
+            ("CLI peak memory, warm", "warm_rss_mb"),
+            ("CLI peak memory, no cached token", "cold_rss_mb"),
+        ):
+            ratio = b["pending"][key]["median"] / a["pending"][key]["median"]
+            add(f"growth {small}->{large} projects: {name}", ratio, f"<= {limit:g}x",
+                ratio <= limit, "x")  # fmt: skip
+    for count in counts:
+        figures = inbox["projects"][str(count)]["pending"]
+        add(f"inbox {count} projects: CLI warm / cold / peak memory", figures["warm"]["median"],
+            f"(info; cold {figures['cold']['median']:.2f} s, "
+            f"{figures['warm_rss_mb']['median']:.0f} MB)", None)  # fmt: skip
+        add(f"inbox {count} projects: CLI CPU time, warm", figures["warm_cpu"]["median"],
+            f"(info; cold {figures['cold_cpu']['median']:.2f} s)", None)  # fmt: skip
     return rows
 
 
@@ -696,9 +961,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write JSON")
     parser.add_argument("--osc", type=Path, default=None, help="path to `openstack`")
     parser.add_argument("--osc-max", type=int, default=1000, help="largest N for openstack")
-    parser.add_argument("--skip", default="", help="comma list of: startup,cli,osc,app,bulk,wire")
+    parser.add_argument(
+        "--skip", default="", help="comma list of: startup,cli,osc,app,bulk,wire,inbox"
+    )
     parser.add_argument(
         "--wire-images", type=int, default=10000, help="shares of the demo for the wire figures"
+    )
+    parser.add_argument(
+        "--inbox-projects",
+        default=",".join(str(n) for n in INBOX_GROWTH),
+        help=f"project counts of the inbox section (the targets are at {INBOX_PROJECTS})",
     )
     args = parser.parse_args(argv)
 
@@ -721,6 +993,7 @@ def main(argv: list[str] | None = None) -> int:
             "app_runs": app_runs,
             "latency_ms": args.latency_ms,
             "quick": args.quick,
+            "skip": sorted(skip),
         },
         "sizes": {},
     }
@@ -732,7 +1005,7 @@ def main(argv: list[str] | None = None) -> int:
         if "wire" not in skip:
             _log(f"== bytes on the wire (tmux), {args.wire_images:,} shares")
             data["wire"] = measure_wire(workdir, args.wire_images)
-        for n in sizes:
+        for n in sizes if {"cli", "osc", "app"} - skip else []:
             _log(f"== {n:,} shared images")
             size: dict[str, Any] = {}
             with DemoServer(n, args.latency_ms, workdir) as server:
@@ -754,6 +1027,10 @@ def main(argv: list[str] | None = None) -> int:
             _log(f"== bulk accept of {BULK_IMAGES} at {BULK_LATENCY_MS} ms")
             concurrencies = [APP_CONCURRENCY] if args.quick else [4, APP_CONCURRENCY, 16]
             data["bulk"] = measure_bulk(workdir, concurrencies)
+        if "inbox" not in skip:
+            _log(f"== inbox: every project, {INBOX_SHARES} shares each, {INBOX_LATENCY_MS} ms")
+            growth = [int(c) for c in args.inbox_projects.split(",") if c.strip()]
+            data["inbox"] = measure_inbox(workdir, runs, app_runs, growth)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -66,10 +66,16 @@ def _run(args: argparse.Namespace, crash_log: Path, demo_dirs: list[Path]) -> tu
             os.environ["IMSHARE_CONFIG_DIR"] = str(workdir)
             if getattr(args, "debug", False):
                 logsetup.configure(True, stderr=False)  # the log goes to the demo's own dir
-            demo = DemoCloud(
-                images=getattr(args, "demo_images", 300),
-                latency_ms=getattr(args, "demo_latency_ms", 0) or 0,
-            )
+            try:
+                demo = DemoCloud(
+                    images=getattr(args, "demo_images", 300),
+                    latency_ms=getattr(args, "demo_latency_ms", 0) or 0,
+                    projects=getattr(args, "demo_projects", 6),
+                    regions=getattr(args, "demo_regions", ("eu-de", "eu-nl")),
+                )
+            except ValueError as error:  # a region name the demo cannot serve
+                print(f"imshare: --demo-regions: {error}", file=sys.stderr)
+                return 2, False
             demo.start()
             stack.callback(demo.stop)
             settings: Settings = apply_environment(Settings(), demo.credentials)
@@ -92,6 +98,10 @@ def _run(args: argparse.Namespace, crash_log: Path, demo_dirs: list[Path]) -> tu
         cache.check()  # a refused or loose cache is said at start, not in mid-login
         # Each once, in order: the config, the debug log, the token cache.
         warnings = list(dict.fromkeys([*warnings, *logsetup.problems, *cache.warnings]))
+        # `--region` narrows the all-projects scope for this run; the config's `regions`
+        # otherwise. One project's own region (OS_REGION_NAME) is not touched.
+        given = getattr(args, "region", None)
+        regions = tuple(given) if given is not None else settings.regions
         app = ImshareApp(
             settings,
             cache=cache,
@@ -106,6 +116,8 @@ def _run(args: argparse.Namespace, crash_log: Path, demo_dirs: list[Path]) -> tu
             profile=profile,
             cloud=cloud,
             initial_filter=getattr(args, "filter", None) or "",
+            all_projects=True if getattr(args, "all_projects", None) else None,
+            regions=regions,
             crash_log=crash_log,
         )
         app.run(mouse=not getattr(args, "no_mouse", False))

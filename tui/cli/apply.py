@@ -25,6 +25,7 @@ from tui.cli.commands import (
     journal_warning,
     out,
     owner_book,
+    regions_of,
 )
 from tui.cli.output import json_array
 from tui.cli.table import render as render_table
@@ -62,7 +63,7 @@ async def _pending(
         if listing.failed:
             raise next(iter(listing.failed.values()))
         return listing.images, {}, []
-    inbox = Inbox(session)
+    inbox = Inbox(session, regions=regions_of(context))
     found = await inbox.list_all([MemberStatus.PENDING])
     sessions: dict[str, CloudSession] = {}
     for image in found.images:

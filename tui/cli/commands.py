@@ -27,10 +27,11 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tui import files, journaled, logsetup
+from tui.cli import scopes
 from tui.cli.output import (
     Row,
     UnknownColumn,
@@ -48,6 +49,7 @@ from tui.cli.stdio import (
     out,
 )
 from tui.cloud.errors import ApiError
+from tui.cloud.inbox import Scope
 from tui.cloud.models import ALL_STATUSES, Decision, Member, MemberStatus, SharedImage
 from tui.cloud.session import AskPassword, CloudSession
 from tui.cloud.token_cache import TokenCache
@@ -222,7 +224,7 @@ def _statuses(choice: str) -> tuple[MemberStatus, ...]:
     return ALL_STATUSES if choice == "all" else (MemberStatus(choice),)
 
 
-def _output_format(args: argparse.Namespace) -> str:
+def output_format(args: argparse.Namespace) -> str:
     fmt = "json" if args.json else args.format
     try:
         resolve(args.columns)  # a typo is a usage error before any network call
@@ -240,9 +242,19 @@ def compiled_filter(text: str | None) -> Filter:
     return compiled
 
 
-def _sorted(images: list[SharedImage]) -> list[SharedImage]:
-    """By name, then id; case-insensitive, as the app sorts its Name column."""
-    return sorted(images, key=lambda image: (image.name.lower(), image.id))
+def sort_images(images: list[SharedImage]) -> list[SharedImage]:
+    """By name, then id; case-insensitive, as the app sorts its Name column; the same image
+    in several projects by the receiving project's name and region."""
+    return sorted(
+        images,
+        key=lambda image: (
+            image.name.lower(),
+            image.id,
+            image.member_name.lower(),
+            image.region,
+            image.member_id,
+        ),
+    )
 
 
 def _stdout_is_tty() -> bool:
@@ -267,30 +279,31 @@ def table_width(args: argparse.Namespace) -> int:
 
 
 async def read_members(
-    session: CloudSession, images: Sequence[SharedImage]
+    images: Sequence[SharedImage], session_of: Callable[[SharedImage], CloudSession]
 ) -> tuple[dict[str, Member], dict[str, ApiError]]:
-    """The member record of each image, ``MEMBER_CONCURRENCY`` requests at a time; the
-    records read, and the errors of those that could not be."""
+    """The member record of each row (``image.key``), read with the session of the project
+    it was listed in, ``MEMBER_CONCURRENCY`` requests at a time; the records read, and the
+    errors of those that could not be."""
     gate = asyncio.Semaphore(MEMBER_CONCURRENCY)
     members: dict[str, Member] = {}
     failed: dict[str, ApiError] = {}
 
-    async def one(image_id: str) -> None:
+    async def one(image: SharedImage) -> None:
         async with gate:
             try:
-                members[image_id] = await session.get_member(image_id)
+                members[image.key] = await session_of(image).get_member(image.id)
             except ApiError as error:
-                failed[image_id] = error
+                failed[image.key] = error
 
-    await asyncio.gather(*(one(image.id) for image in images))
+    await asyncio.gather(*(one(image) for image in images))
     return members, failed
 
 
-def _report_member_failures(failed: dict[str, ApiError]) -> None:
+def report_member_failures(failed: dict[str, ApiError]) -> None:
     """One line per distinct reason, naming the images (the first few) it kept empty."""
     by_reason: dict[str, list[str]] = {}
-    for image_id, error in failed.items():
-        by_reason.setdefault(error.reason, []).append(image_id)
+    for key, error in failed.items():
+        by_reason.setdefault(error.reason, []).append(key.rpartition("/")[2])
     for reason, ids in by_reason.items():
         shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
         what = "image" if len(ids) == 1 else f"{len(ids)} images"
@@ -300,11 +313,30 @@ def _report_member_failures(failed: dict[str, ApiError]) -> None:
         )
 
 
-async def list_shares(session: CloudSession, context: Context) -> int:
-    """Print what could be listed; a status that could not be listed is named on stderr and
-    makes the exit code 1 (it wins over ``--exit-code``'s 3: the answer is incomplete)."""
-    args = context.args
-    fmt = _output_format(args)
+@dataclass(frozen=True, slots=True)
+class ListingPlan:
+    """What ``list`` asks for: the filter as typed and compiled, and the statuses to list."""
+
+    text: str
+    wanted: Filter
+    choice: str
+    statuses: tuple[MemberStatus, ...]
+
+    def summary(self, shown: int, listed: int) -> str:
+        """The table's line on stderr: how many matched the filter, or that there are none;
+        "" when there is nothing to say."""
+        which = (
+            ""
+            if self.choice == "all" or len(self.statuses) != 1
+            else (f"{self.statuses[0].value} ")
+        )
+        if not self.wanted.empty:
+            counted = f"{shown} of {listed}" if shown else f"none of the {listed}"
+            return f"{counted} {which}shares match {self.text!r}"
+        return "" if shown else f"no {which}shares"
+
+
+def listing_plan(args: argparse.Namespace) -> ListingPlan:
     text = getattr(args, "filter", None) or ""
     wanted = compiled_filter(text)
     choice = args.status or ("all" if wanted.names_status else "pending")
@@ -312,6 +344,28 @@ async def list_shares(session: CloudSession, context: Context) -> int:
     if args.status is None and wanted.names_status:
         # `--filter status:accepted` alone lists what the filter can match, not pending.
         statuses = tuple(s for s in ALL_STATUSES if s in wanted.statuses)
+    return ListingPlan(text, wanted, choice, statuses)
+
+
+def wants_members(args: argparse.Namespace, fmt: str) -> bool:
+    """Whether the columns asked for need each row's member record (read separately)."""
+    return needs_members(args.columns) and not (fmt == "json" and not args.columns)
+
+
+def pending_exit(args: argparse.Namespace, images: Sequence[SharedImage]) -> int:
+    """``--exit-code``: 3 when the listing holds pending shares, else 0."""
+    if args.exit_code and any(image.status is MemberStatus.PENDING for image in images):
+        return EXIT_PENDING
+    return 0
+
+
+async def list_shares(session: CloudSession, context: Context) -> int:
+    """Print what could be listed; a status that could not be listed is named on stderr and
+    makes the exit code 1 (it wins over ``--exit-code``'s 3: the answer is incomplete)."""
+    args = context.args
+    fmt = output_format(args)
+    plan = listing_plan(args)
+    wanted, statuses = plan.wanted, plan.statuses
     failed: dict[MemberStatus, ApiError] = {}
     listed: list[SharedImage] = []
     if statuses:
@@ -320,30 +374,24 @@ async def list_shares(session: CloudSession, context: Context) -> int:
             raise next(iter(listing.failed.values()))  # nothing listed at all: one plain error
         listed, failed = listing.images, listing.failed
     book = owner_book()
-    images = _sorted(wanted.select(listed, owner_names=book.name_of))
+    images = sort_images(wanted.select(listed, owner_names=book.name_of))
     rows = [Row(image, owners=book) for image in images]
     member_failures: dict[str, ApiError] = {}
-    if images and needs_members(args.columns) and not (fmt == "json" and not args.columns):
-        members, member_failures = await read_members(session, images)
-        rows = [Row(image, members.get(image.id), book) for image in images]
+    if images and wants_members(args, fmt):
+        members, member_failures = await read_members(images, lambda image: session)
+        rows = [Row(image, members.get(image.key), book) for image in images]
     if images or fmt in ("json", "csv"):
         width = table_width(args) if fmt == "table" else 0
         out(render_list(rows, fmt, args.columns, max_width=width))
     for status, error in failed.items():
         err(f"could not list the {status.value} shares, so this list is incomplete: {error.reason}")
-    _report_member_failures(member_failures)
+    report_member_failures(member_failures)
     if failed or member_failures:
         return 1
-    which = "" if choice == "all" or len(statuses) != 1 else f"{statuses[0].value} "
-    if fmt == "table":
-        if not wanted.empty:
-            counted = f"{len(images)} of {len(listed)}" if images else f"none of the {len(listed)}"
-            err(f"{counted} {which}shares match {text!r}")
-        elif not images:
-            err(f"no {which}shares")
-    if args.exit_code and any(image.status is MemberStatus.PENDING for image in images):
-        return EXIT_PENDING
-    return 0
+    summary = plan.summary(len(images), len(listed))
+    if fmt == "table" and summary:
+        err(summary)
+    return pending_exit(args, images)
 
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
@@ -375,7 +423,7 @@ async def _image_by_name(session: CloudSession, name: str) -> tuple[SharedImage,
     """The one image shared with us under exactly this name (as ``openstack image show NAME``
     finds it): the shares are listed once; several matches are a usage error listing them."""
     listing = await session.list_shares(ALL_STATUSES)
-    matches = _sorted([image for image in listing.images if image.name == name])
+    matches = sort_images([image for image in listing.images if image.name == name])
     if len(matches) > 1:
         lines = "\n".join(
             f"  {image.id}  {image.status.value if image.status else '-'}  "
@@ -411,7 +459,7 @@ async def _image_by_name(session: CloudSession, name: str) -> tuple[SharedImage,
 async def show(session: CloudSession, context: Context) -> int:
     """One image by id, or by its exact name when that is unique among the shares."""
     args = context.args
-    fmt = _output_format(args)
+    fmt = output_format(args)
     wanted = args.image
     if not wanted.strip():
         raise CliExit(2, "show needs an image id or name, not an empty one")
@@ -420,8 +468,17 @@ async def show(session: CloudSession, context: Context) -> int:
         image, member = await _image_by_id(session, wanted)
     else:
         image, member = await _image_by_name(session, wanted)
+    token = session.current_token
     if member is not None:
         image = image.with_status(member.status)
+        if token is not None:
+            # The member record is the current project's: say whose share this is.
+            image = replace(
+                image,
+                member_id=member.member_id or token.project_id,
+                member_name=token.project_name,
+                region=token.region,
+            )
     out(render_show(Row(image, member, owner_book()), fmt, args.columns))
     return 0
 
@@ -476,13 +533,159 @@ def _needs_vault(decision: Decision, vault_id: str) -> bool:
     )
 
 
-def decide(status: MemberStatus) -> CommandFn:
-    """``accept``, ``reject`` or ``pending``: every image gets a line, stdout or stderr, in
-    the order the ids were given.
+class Results:
+    """Where a decision command's confirmations go: stdout while it takes them.
 
-    ``say`` runs while other decisions are still in flight, so it must never raise: once
-    stdout fails, the remaining confirmations go to stderr (after a closed pipe nowhere: the
-    reader asked for no more), and the exit code says that not everything reached stdout.
+    A confirmation is written while other decisions are still in flight, so it never raises:
+    once stdout fails, the rest go to stderr (after a closed pipe nowhere: the reader asked for
+    no more), and the summary and exit code say that not everything reached stdout.
+    """
+
+    def __init__(self) -> None:
+        self.lost: StdoutFailed | None = None
+
+    def confirm(self, line: str) -> None:
+        if self.lost is None:
+            try:
+                out(line)
+                return
+            except StdoutFailed as failure:
+                self.lost = failure
+                if not failure.closed_pipe:
+                    err(
+                        f"cannot write to standard output ({failure.reason}); "
+                        "the results from here on follow on stderr"
+                    )
+        if not self.lost.closed_pipe:
+            err(line)
+
+    @property
+    def incomplete(self) -> bool:
+        """Results that should have reached stdout went to stderr (a full disk, not a pipe
+        whose reader left)."""
+        return self.lost is not None and not self.lost.closed_pipe
+
+
+def say_decision(
+    decision: Decision, status: MemberStatus, vault_id: str, results: Results, where: str = ""
+) -> None:
+    """One decision's line: done on stdout, failed on stderr. ``where`` names the project
+    when the command decides in more than the current one (`` in eu-de_x (eu-de)``)."""
+    if decision.ok:
+        results.confirm(f"{status.value} {decision.image_id}{where}")
+    elif _needs_vault(decision, vault_id):
+        # Without a vault the cloud says "vault not found" (batch) or "vault_id is
+        # required": the one thing to do comes first, the cloud's words after.
+        cloud = decision.error
+        said = f"{cloud.code}: {cloud.message}" if cloud else ""
+        err(
+            f"{decision.image_id}{where}: needs --vault-id V: it is a full-ECS image, and "
+            "accepting one needs the id of a CBR server-backup vault with enough "
+            f"capacity (the cloud said {safe_text(said)})"
+        )
+    else:
+        reason = decision.error.reason if decision.error else "not confirmed by the cloud"
+        err(f"{decision.image_id}{where}: {safe_text(reason)}")
+
+
+def say_unknown(image_id: str, where: str = "") -> None:
+    err(
+        f"{image_id}{where}: unknown: no answer before the deadline; the cloud may "
+        f"still apply it (check with: imshare show {image_id})"
+    )
+
+
+def decision_exit(
+    status: MemberStatus,
+    decisions: Sequence[Decision],
+    vault_id: str,
+    results: Results,
+    *,
+    count: int,
+) -> int:
+    """What a decision command ends with, once every line is out: the login error that
+    stopped everything is raised (as ``list`` would end); else 1 when any failed or a result
+    could not reach stdout, 141 when its reader left, 0."""
+    failed = [d for d in decisions if not d.ok]
+    login = next((d.error for d in failed if d.error is not None and d.error.login), None)
+    if login is not None and len(failed) == len(decisions):
+        # Nothing was decided because the login failed: end as `list` would, so scripts
+        # see the same exit code for "log in again" whatever the command.
+        raise login
+    if results.incomplete and results.lost is not None:
+        err(
+            f"{sum(1 for d in decisions if d.ok)} of {count} {status.done}, "
+            f"{len(failed)} failed; standard output could not be written "
+            f"({results.lost.reason})"
+        )
+    elif failed and count > 1:
+        err(f"{len(failed)} of {count} failed")
+    vault_codes = {d.error.code for d in failed if d.error} & _VAULT_CODES
+    if vault_codes and status is MemberStatus.ACCEPTED and vault_id:
+        err(
+            f"the vault given with --vault-id ({vault_id}) was refused: pass the "
+            "id of an existing CBR server-backup vault with enough capacity, in this "
+            "project and region"
+        )
+    if failed or results.incomplete:
+        return 1
+    return EXIT_CLOSED_PIPE if results.lost is not None else 0
+
+
+def journal_within(context: Context) -> float:
+    """How long the listing for the journal's "status before" may take: at most
+    ``LISTING_FOR_JOURNAL``, and a quarter of what ``--timeout`` leaves."""
+    within = LISTING_FOR_JOURNAL
+    if context.deadline is not None:
+        left = context.deadline - asyncio.get_running_loop().time()
+        within = max(0.1, min(within, left / 4))
+    return within
+
+
+def regions_of(context: Context) -> tuple[str, ...]:
+    """The regions of the all-projects scope: ``--region``, else the config's ``regions``."""
+    given = getattr(context.args, "region", None)
+    return tuple(given) if given is not None else context.settings.regions
+
+
+def _unshared(decision: Decision) -> bool:
+    return decision.error is not None and decision.error.status == 404
+
+
+async def _shared_elsewhere(
+    session: CloudSession, context: Context, image_ids: Sequence[str]
+) -> dict[str, list[Scope]]:
+    """The user's other projects (and regions) each image is shared with, for images the
+    current project does not have: a hint, so any failure to find out is no hint."""
+    token = session.current_token
+    if token is None or not image_ids:
+        return {}
+
+    def current(scope: Scope) -> bool:
+        return scope.project.id == token.project_id and (
+            not token.region or scope.region == token.region
+        )
+
+    try:
+        inbox = await scopes.open_inbox(session, regions_of(context))
+        try:
+            others = [scope for scope in inbox.scopes if not current(scope)]
+            return await scopes.shared_with(others, image_ids)
+        finally:
+            await inbox.aclose()
+    except ApiError as error:
+        log.info("could not look for the images in other projects: %s", error.summary)
+        return {}
+
+
+def decide(status: MemberStatus) -> CommandFn:
+    """``accept``, ``reject`` or ``pending`` in the current project: every image gets a
+    line, stdout or stderr, in the order the ids were given (see ``Results`` for a stdout
+    that fails on the way).
+
+    An image the current project does not have (404) but another project of the user does
+    is never decided there: the line says where it is shared and how to decide it there
+    (``--project``, ``--all-projects``), and the exit code is 2.
     """
 
     async def run(session: CloudSession, context: Context) -> int:
@@ -490,57 +693,41 @@ def decide(status: MemberStatus) -> CommandFn:
         image_ids = list(dict.fromkeys(args.image_ids))
         vault_id = getattr(args, "vault_id", "") or ""
         await session.token()  # one login (or prompt) before the decisions start
-        lost: list[StdoutFailed] = []
+        results = Results()
+        elsewhere: dict[str, list[Scope]] = {}
 
         def say(decision: Decision) -> None:
-            if decision.ok:
-                confirm(f"{status.value} {decision.image_id}")
-            elif _needs_vault(decision, vault_id):
-                # Without a vault the cloud says "vault not found" (batch) or "vault_id is
-                # required": the one thing to do comes first, the cloud's words after.
-                cloud = decision.error
-                said = f"{cloud.code}: {cloud.message}" if cloud else ""
-                err(
-                    f"{decision.image_id}: needs --vault-id V: it is a full-ECS image, and "
-                    "accepting one needs the id of a CBR server-backup vault with enough "
-                    f"capacity (the cloud said {safe_text(said)})"
-                )
-            else:
-                reason = decision.error.reason if decision.error else "not confirmed by the cloud"
-                err(f"{decision.image_id}: {safe_text(reason)}")
-
-        def confirm(line: str) -> None:
-            if not lost:
-                try:
-                    out(line)
-                    return
-                except StdoutFailed as failure:
-                    lost.append(failure)
-                    if not failure.closed_pipe:
-                        err(
-                            f"cannot write to standard output ({failure.reason}); "
-                            "the results from here on follow on stderr"
-                        )
-            if not lost[0].closed_pipe:
-                err(line)
-
-        def unknown(image_id: str) -> None:
+            found = elsewhere.get(decision.image_id)
+            if not found:
+                say_decision(decision, status, vault_id, results)
+                return
+            token = session.current_token
+            here = scopes.label(token.project_name, token.region) if token else "?"
+            there = ", ".join(scopes.distinct_labels(found).values())
             err(
-                f"{image_id}: unknown: no answer before the deadline; the cloud may "
-                f"still apply it (check with: imshare show {image_id})"
+                f"{decision.image_id}: not shared with your project {here}, but with "
+                f"{there}: nothing was decided; add --project NAME to decide it in one of "
+                "them, or --all-projects for every project that has it"
             )
 
         in_order = InOrder(image_ids, say)
+        #: Images the current project does not have: said once it is known where they are.
+        unshared: dict[str, Decision] = {}
+
+        def progress(decision: Decision) -> None:
+            if _unshared(decision):
+                unshared[decision.image_id] = decision
+            else:
+                in_order.add(decision)
+
         if context.deadline is not None:
             # Stop waiting for a batch job in time to read its images back before the end.
             left = context.deadline - asyncio.get_running_loop().time()
             session.batch_timeout = max(1.0, min(session.batch_timeout, left - 10))
         warn = journal_warning()
-        within = LISTING_FOR_JOURNAL
-        if context.deadline is not None:
-            left = context.deadline - asyncio.get_running_loop().time()
-            within = max(0.1, min(within, left / 4))
-        subjects = await journaled.subjects_from_listing(session, image_ids, warn, within=within)
+        subjects = await journaled.subjects_from_listing(
+            session, image_ids, warn, within=journal_within(context)
+        )
         try:
             recorded = await journaled.decide(
                 [(session, subjects)],
@@ -549,40 +736,30 @@ def decide(status: MemberStatus) -> CommandFn:
                 warn=warn,
                 vault_id=vault_id,
                 concurrency=args.concurrency,
-                on_progress=in_order.add,
+                on_progress=progress,
                 use_batch=None if getattr(args, "batch", True) else False,
             )
             decisions = recorded.decisions
+            for decision in decisions:
+                progress(decision)  # any the progress callback did not hear of
+            elsewhere.update(
+                (image_id, found)
+                for image_id, found in (
+                    await _shared_elsewhere(session, context, list(unshared))
+                ).items()
+                if found
+            )
         except asyncio.CancelledError:
             # The deadline passed: what was sent may still be applied. Say so, per image.
-            in_order.rest(unknown)
+            for decision in unshared.values():
+                in_order.add(decision)
+            in_order.rest(say_unknown)
             raise
-        for decision in decisions:
-            in_order.add(decision)  # any the progress callback did not hear of
-        failed = [d for d in decisions if not d.ok]
-        login = next((d.error for d in failed if d.error is not None and d.error.login), None)
-        if login is not None and len(failed) == len(decisions):
-            # Nothing was decided because the login failed: end as `list` would, so scripts
-            # see the same exit code for "log in again" whatever the command.
-            raise login
-        if lost and not lost[0].closed_pipe:
-            err(
-                f"{sum(1 for d in decisions if d.ok)} of {len(image_ids)} {status.done}, "
-                f"{len(failed)} failed; standard output could not be written "
-                f"({lost[0].reason})"
-            )
-        elif failed and len(image_ids) > 1:
-            err(f"{len(failed)} of {len(image_ids)} failed")
-        vault_codes = {d.error.code for d in failed if d.error} & _VAULT_CODES
-        if vault_codes and status is MemberStatus.ACCEPTED and vault_id:
-            err(
-                f"the vault given with --vault-id ({vault_id}) was refused: pass the "
-                "id of an existing CBR server-backup vault with enough capacity, in this "
-                "project and region"
-            )
-        if failed or (lost and not lost[0].closed_pipe):
-            return 1
-        return EXIT_CLOSED_PIPE if lost else 0
+        for decision in unshared.values():
+            in_order.add(decision)
+        context.flush_warnings()  # met on the way (a cache write): before the summary
+        code = decision_exit(status, decisions, vault_id, results, count=len(image_ids))
+        return 2 if elsewhere else code
 
     return run
 

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tui import __version__
 from tui.cli import watch_args
@@ -28,10 +28,25 @@ from tui.cli.stdio import (
     StdoutFailed,
     err,
 )
+from tui.settings.model import ConfigError, parse_regions
+
+if TYPE_CHECKING:
+    from tui.cli.commands import CommandFn
 
 log = logging.getLogger("imshare.cli")
 
 STATUS_CHOICES = ("pending", "accepted", "rejected", "all")
+#: The decision commands and the member status each sets (``MemberStatus`` values: the
+#: models are imported only when a command runs).
+DECISIONS = {
+    "accept": "accepted",
+    "reject": "rejected",
+    "pending": "pending",
+}
+#: The demo world of `imshare --demo`: several projects in two regions, so the all-projects
+#: scope has something to show (the current project keeps shares of its own).
+DEMO_PROJECTS = 6
+DEMO_REGIONS = ("eu-de", "eu-nl")
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -67,6 +82,12 @@ def _default_columns() -> str:
     from tui.cli.output import DEFAULT_LIST
 
     return ", ".join(DEFAULT_LIST)
+
+
+def _project_columns() -> str:
+    from tui.cli.projects_output import PROJECT_COLUMNS
+
+    return ", ".join(column.name for column in PROJECT_COLUMNS)
 
 
 def _filter_fields() -> str:
@@ -112,6 +133,29 @@ def _add_global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool)
         default=default,
         help="give up a command after SECONDS in all, retries and batch jobs included "
         "(default: the config's timeout, else 120; 0: no limit)",
+    )
+
+
+def _add_scope_options(
+    parser: argparse.ArgumentParser, *, in_subcommand: bool, all_projects: bool = True
+) -> None:
+    """``--all-projects`` and ``--region``; in a subcommand they do not undo the same
+    option given before it (``imshare --region eu-nl list --all-projects``)."""
+    if all_projects:
+        parser.add_argument(
+            "--all-projects",
+            action="store_const",
+            const=True,
+            default=argparse.SUPPRESS if in_subcommand else None,
+            help="every project (and region) you may use, not only the current one",
+        )
+    parser.add_argument(
+        "--region",
+        type=_regions,
+        metavar="R1[,R2...]",
+        default=argparse.SUPPRESS if in_subcommand else None,
+        help="only these regions of the all-projects scope (default: the config's regions, "
+        "else all); one project's own region stays OS_REGION_NAME / region_name",
     )
 
 
@@ -172,6 +216,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="images in the demo cloud (default 300)",
     )
     tui_options.add_argument(
+        "--demo-projects",
+        type=_positive_int,
+        default=DEMO_PROJECTS,
+        metavar="N",
+        help=f"projects of the demo user, spread over the demo regions (default {DEMO_PROJECTS})",
+    )
+    tui_options.add_argument(
+        "--demo-regions",
+        type=_regions,
+        default=DEMO_REGIONS,
+        metavar="R1[,R2...]",
+        help=f"regions of the demo cloud (default {','.join(DEMO_REGIONS)})",
+    )
+    tui_options.add_argument(
         "--demo-latency-ms",
         type=_non_negative_int,
         default=0,
@@ -205,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="on new shares also ring the bell, or send a desktop notification where the "
         "terminal shows one (OSC 9/777); default: [ui] notify, else off",
     )
+    _add_scope_options(parser, in_subcommand=False)
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -233,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
         fields=_filter_fields,
     )
     _add_output_options(sub, listing=True)
+    _add_scope_options(sub, in_subcommand=True)
     sub.add_argument(
         "--wide",
         action="store_true",
@@ -264,6 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = command(name, what)
         sub.add_argument("image_ids", metavar="ID", nargs="+")
+        _add_scope_options(sub, in_subcommand=True)
+        sub.add_argument(
+            "--project",
+            metavar="NAME|ID",
+            help="decide in this project of yours instead of the current one",
+        )
         if name == "accept":
             sub.add_argument(
                 "--vault-id",
@@ -285,6 +351,31 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_false",
                 help="one request per image even where the cloud offers OTC's batch API",
             )
+
+    sub = command(
+        "projects",
+        "list the projects you may use, with their region and how many shares each holds",
+    )
+    sub.add_argument("-f", "--format", choices=FORMATS, default="table", help="output format")
+    _on_help(
+        sub.add_argument(
+            "-c",
+            "--column",
+            action="append",
+            dest="columns",
+            metavar="NAME",
+            help="show only this column (repeatable); columns: %(project_columns)s",
+        ),
+        project_columns=_project_columns,
+    )
+    sub.add_argument("--json", action="store_true", help="same as -f json")
+    sub.add_argument(
+        "--wide", action="store_true", help="never cut the table to the terminal's width"
+    )
+    sub.add_argument(
+        "--max-width", type=_non_negative_int, metavar="N", help="cut the table to N columns"
+    )
+    _add_scope_options(sub, in_subcommand=True, all_projects=False)
 
     sub = command(
         "history",
@@ -386,11 +477,7 @@ def _add_owner_and_rule_commands(command: Any) -> None:
         action="store_true",
         help="decide even when the rules would decide more than max_per_run images",
     )
-    sub.add_argument(
-        "--all-projects",
-        action="store_true",
-        help="the pending shares of every project of the user, not only the configured one",
-    )
+    _add_scope_options(sub, in_subcommand=True)
     sub.add_argument("-f", "--format", choices=("table", "json"), default="table")
 
 
@@ -416,6 +503,17 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, not {value}")
     return value
+
+
+def _regions(text: str) -> tuple[str, ...]:
+    try:
+        regions = parse_regions(text, "region")
+    except ConfigError as error:
+        message = str(error).removeprefix("region: ").removeprefix("regions: ")
+        raise argparse.ArgumentTypeError(message) from None
+    if not regions:
+        raise argparse.ArgumentTypeError("needs at least one region name, e.g. eu-de,eu-nl")
+    return regions
 
 
 def _int(text: str) -> int:
@@ -447,6 +545,45 @@ def _run_demo_server(extra: list[str]) -> int:
     )
     demo_cli.add_arguments(parser)
     return int(demo_cli.run(parser.parse_args(extra)) or 0)
+
+
+def scope_problem(args: argparse.Namespace) -> str:
+    """Why ``--all-projects``, ``--region`` and ``--project`` do not go together with this
+    command (``""`` when they do): an option that would be ignored is a usage error."""
+    command = args.command
+    all_projects = bool(getattr(args, "all_projects", None))
+    project = getattr(args, "project", None)
+    region = getattr(args, "region", None) is not None
+    if all_projects and command not in (None, "list", "apply", "watch", *DECISIONS):
+        return (
+            "--all-projects works with the app, list, accept, reject, pending, apply and watch, "
+            f"not {command}"
+        )
+    if project is not None and all_projects:
+        return "--project names one project and --all-projects means every one: choose one"
+    if project is not None and not project.strip():
+        return "--project needs a project name or id"
+    if region and command not in (None, "projects") and not (all_projects or project):
+        return (
+            "--region chooses regions of --all-projects (or of --project); one project's own "
+            "region is OS_REGION_NAME or region_name in the config"
+        )
+    return ""
+
+
+def _command_fn(args: argparse.Namespace) -> CommandFn:
+    from tui.cli import commands, everywhere
+    from tui.cloud.models import MemberStatus
+
+    all_projects = bool(getattr(args, "all_projects", None))
+    if args.command == "projects":
+        return everywhere.projects
+    if args.command == "list" and all_projects:
+        return everywhere.list_everywhere
+    status = DECISIONS.get(args.command)
+    if status is not None and (all_projects or getattr(args, "project", None)):
+        return everywhere.decide_in_projects(MemberStatus(status))
+    return commands.COMMANDS[args.command]
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -483,7 +620,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tui.cli import undo
 
         return commands.with_session(context, undo.run)
-    return commands.with_session(context, commands.COMMANDS[args.command])
+    return commands.with_session(context, _command_fn(args))
 
 
 def _usage_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
@@ -502,6 +639,9 @@ def main(argv: list[str] | None = None) -> int:
             return 130
     if extra:
         _usage_error(parser, f"unrecognized arguments: {' '.join(extra)}")
+    problem = scope_problem(args)
+    if problem:
+        _usage_error(parser, problem)
 
     is_tui = args.command is None
     from tui import logsetup  # here: `--version` and `--help` have exited above, without it

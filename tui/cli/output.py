@@ -291,6 +291,23 @@ COLUMNS: tuple[OutputColumn, ...] = (
         detail=lambda r: _utc(decided_at(r.member)),
         from_member=True,
     ),
+    # Whose share a row is: the receiving project (Glance's member) and its region. The
+    # Project column stays the owner, as in python-openstackclient.
+    OutputColumn(
+        "Member",
+        "member_name",
+        _text(lambda r: r.image.member_name),
+        lambda r: r.image.member_name,
+        aliases=("Member Name",),
+    ),
+    OutputColumn(
+        "Member ID",
+        "member_id",
+        lambda r: short_id(r.image.member_id, unknown="-"),
+        lambda r: r.image.member_id,
+        detail=lambda r: r.image.member_id or "-",
+    ),
+    OutputColumn("Region", "region", _text(lambda r: r.image.region), lambda r: r.image.region),
 )
 
 DEFAULT_LIST = (
@@ -303,6 +320,10 @@ DEFAULT_LIST = (
     "Owner",
     "Created At",
 )
+#: ``list --all-projects``: the same, and whose share each row is.
+DEFAULT_SCOPED_LIST = (*DEFAULT_LIST, "Member", "Member ID", "Region")
+#: The JSON keys ``list --all-projects`` adds to each image object.
+SCOPE_KEYS = ("member_name", "member_id", "region")
 
 
 def _norm(name: str) -> str:
@@ -420,14 +441,29 @@ def json_array(items: Sequence[object]) -> str:
     return f"[\n{body}\n]"
 
 
+def _scoped_json(row: Row) -> dict[str, Any]:
+    image = row.image
+    data = full_json(row)
+    data.update(member_name=image.member_name, member_id=image.member_id, region=image.region)
+    return data
+
+
 def render_list(
-    rows: Sequence[Row], fmt: str, names: Sequence[str] | None, *, max_width: int = 0
+    rows: Sequence[Row],
+    fmt: str,
+    names: Sequence[str] | None,
+    *,
+    max_width: int = 0,
+    scoped: bool = False,
 ) -> str:
     """``imshare list`` output; JSON without ``-c`` keeps the documented full objects; a
-    table is cut to ``max_width`` cells (0: not cut)."""
+    table is cut to ``max_width`` cells (0: not cut). ``scoped`` (``--all-projects``) adds
+    whose share each row is: the Member, Member ID and Region columns, and their JSON keys."""
     if fmt == "json" and not names:
+        if scoped:
+            return json_array([_scoped_json(row) for row in rows])
         return json_array([full_json(row) for row in rows])
-    columns = resolve(names)
+    columns = resolve(names, DEFAULT_SCOPED_LIST if scoped else DEFAULT_LIST)
     if fmt == "json":
         return render_json(rows, columns)
     if fmt == "csv":

@@ -134,7 +134,7 @@ class Watcher:
         self.once: bool = args.once
         self.apply: bool = args.apply
         self.force: bool = args.force
-        self.every_project: bool = args.all_projects
+        self.every_project: bool = bool(args.all_projects)
         self.regions: list[str] = [
             r.strip() for given in (args.region or []) for r in given.split(",") if r.strip()
         ]

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from tui.cloud.auth import NoImageEndpoint
 from tui.cloud.errors import ApiError
@@ -127,6 +127,8 @@ class Inbox:
         self.regions = [r for r in regions if r]
         self.scopes: list[Scope] = []
         self.unreached: list[Unreached] = []
+        #: Every project Keystone listed for the user (``discover``), logged in to or not.
+        self.projects: list[Project] = []
         self._by_key: dict[str, Scope] = {}
 
     async def aclose(self) -> None:
@@ -136,10 +138,15 @@ class Inbox:
 
     # ----------------------------------------------------------------- scope
 
-    async def discover(self) -> list[Scope]:
-        """Find every scope: projects from Keystone, regions from each project's catalog."""
+    async def discover(self, only: Callable[[Project], bool] | None = None) -> list[Scope]:
+        """Find every scope: projects from Keystone, regions from each project's catalog.
+
+        ``only`` limits the logins to the projects it accepts (a command about one project
+        need not log in to fifty); ``projects`` still holds every project Keystone listed.
+        """
         listed = await self.base.list_projects()
-        projects = [Project(project_id, name) for project_id, name in listed]
+        self.projects = [Project(project_id, name) for project_id, name in listed]
+        projects = [project for project in self.projects if only is None or only(project)]
         found = await asyncio.gather(*(self._scopes_of(project) for project in projects))
         self.scopes, self.unreached = [], []
         for scopes, unreached in found:
@@ -162,11 +169,14 @@ class Inbox:
             return [], [self._skip(project, f"no image endpoint in {wanted}")]
         scopes = []
         endpoints = dict(token.image_endpoints)
+        # Keystone's listing is of this run; a cached token keeps the name the project had
+        # when it was issued (up to a day ago): rows and messages use the name of today.
+        named = Project(project.id, project.name or token.project_name)
+        token = replace(token, project_name=named.name)
         for region in regions:
             session = self.base.for_project(project.id, region=region, share_client=True)
             # The probe's token serves every region of the project: no second login.
             session.adopt_token(token, region=region, image_endpoint=endpoints[region])
-            named = Project(project.id, token.project_name or project.name)
             scopes.append(Scope(named, region, session))
         return scopes, []
 

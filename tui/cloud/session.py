@@ -219,7 +219,9 @@ class CloudSession:
         # A client handed in belongs to whoever made it (the sessions of one inbox share one).
         self._owns_client = client is None
         self._client = client or build_client(settings, transport)
-        self.limiter = limiter or RequestLimiter()
+        self.limiter = limiter or RequestLimiter(
+            total=settings.concurrency, per_host=settings.host_concurrency
+        )
         #: A token of the same user to re-scope from (Keystone's token method) before any
         #: password login: how the sessions of other projects log in without asking again.
         self._rescope_from: Token | None = None
@@ -392,7 +394,10 @@ class CloudSession:
                 self._password = password
                 self._password_was_asked = True
             try:
-                return await self._authenticate()
+                # The login limit covers password logins too: where the cloud refused the
+                # re-scoping above, every project of an inbox would otherwise log in at once.
+                async with self.limiter.logins:
+                    return await self._authenticate()
             except ApiError as error:
                 if error.status != 401 or not self._password_was_asked:
                     raise

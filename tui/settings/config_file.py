@@ -19,7 +19,14 @@ from typing import Any
 import tomli_w
 
 from tui import files
-from tui.settings.model import RUNTIME_ONLY, ConfigError, Settings, parse_bool
+from tui.settings.model import (
+    RUNTIME_ONLY,
+    ConfigError,
+    Settings,
+    concurrency_problem,
+    parse_bool,
+    parse_regions,
+)
 
 log = logging.getLogger("imshare.config")
 
@@ -65,6 +72,13 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if flag is None:
             raise ConfigError(f"{source}: {name} must be true or false, not {value!r}")
         return flag
+    if name == "regions":
+        return parse_regions(value, source)
+    if name in ("concurrency", "host_concurrency"):
+        problem = concurrency_problem(name, value)
+        if problem:
+            raise ConfigError(f"{source}: {problem}")
+        return value
     if expected in (float, "float"):
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigError(f"{source}: {name} must be a number of seconds, not {value!r}")
@@ -100,7 +114,7 @@ def settings_table(settings: Settings) -> dict[str, Any]:
         if f.name == "password" or f.name in RUNTIME_ONLY:
             continue
         if value != getattr(defaults, f.name):
-            data[f.name] = value
+            data[f.name] = list(value) if isinstance(value, tuple) else value
     if settings.remember_password and settings.password:
         data["password"] = settings.password
     return data

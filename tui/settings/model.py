@@ -67,6 +67,11 @@ def parse_bool(value: Any) -> bool | None:
 
 #: The default of ``Settings.timeout`` (``--timeout``, config key ``timeout``).
 DEFAULT_COMMAND_TIMEOUT = 120.0
+#: Requests in flight at once over every project of the inbox (config key ``concurrency``),
+#: and per host and port (``host_concurrency``); both between these bounds.
+DEFAULT_CONCURRENCY = 16
+DEFAULT_HOST_CONCURRENCY = 8
+CONCURRENCY_BOUNDS = (1, 64)
 
 
 class ConfigError(Exception):
@@ -98,6 +103,12 @@ class Settings:
     #: Seconds a CLI command may take in all, retries and batch-job polling included; 0 means
     #: no limit. Requests in flight at the deadline are reported as unknown, never as done.
     timeout: float = DEFAULT_COMMAND_TIMEOUT
+    #: The regions the all-projects inbox covers (``--region``); empty: every region. One
+    #: project's own region is ``region`` (``OS_REGION_NAME``), not this.
+    regions: tuple[str, ...] = ()
+    #: How many requests may be in flight at once: in all, and per host and port.
+    concurrency: int = DEFAULT_CONCURRENCY
+    host_concurrency: int = DEFAULT_HOST_CONCURRENCY
     # "password" or "token" (Keystone's token method with an existing token; never persisted).
     auth_type: str = "password"
     token: str = field(default="", repr=False)
@@ -202,6 +213,14 @@ class Settings:
             found.append(f"CA bundle {self.cacert} does not exist")
         if not (self.timeout >= 0):  # also NaN
             found.append(f"timeout must be 0 (no limit) or a number of seconds, not {self.timeout}")
+        for region in self.regions:
+            problem = region_problem(region)
+            if problem:
+                found.append(f"regions: {problem}")
+        for name in ("concurrency", "host_concurrency"):
+            problem = concurrency_problem(name, getattr(self, name))
+            if problem:
+                found.append(problem)
         if self.cert and not Path(self.cert).expanduser().is_file():
             found.append(f"client certificate {self.cert} does not exist")
         if self.key and not self.cert:
@@ -249,6 +268,46 @@ def bad_character(text: str, *, spaces: bool = False) -> str:
             return f"a control character (U+{code:04X})"
         if spaces and char.isspace():
             return f"a space (U+{code:04X})"
+    return ""
+
+
+def region_problem(region: str) -> str:
+    """What is wrong with one region name (``""`` when nothing): regions are compared with
+    the catalog's and shown in tables, so they are plain text without blanks."""
+    if not region:
+        return "an empty region name; remove it"
+    bad = bad_character(region, spaces=True)
+    if bad:
+        return f"region {region!r} contains {bad}; remove it"
+    return ""
+
+
+def parse_regions(value: Any, source: str) -> tuple[str, ...]:
+    """Regions from a list (``["eu-de", "eu-nl"]``) or a comma string (``"eu-de,eu-nl"``),
+    blanks around names ignored, each once, in order; a ``ConfigError`` naming ``source``
+    otherwise."""
+    if isinstance(value, str):
+        names = [part.strip() for part in value.split(",")]
+        names = [name for name in names if name]
+    elif isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        names = [item.strip() for item in value]
+    else:
+        raise ConfigError(
+            f'{source}: regions must be a list of region names, e.g. ["eu-de", "eu-nl"], '
+            f"or a comma-separated string, not {value!r}"
+        )
+    for name in names:
+        problem = region_problem(name)
+        if problem:
+            raise ConfigError(f"{source}: regions: {problem}")
+    return tuple(dict.fromkeys(names))
+
+
+def concurrency_problem(name: str, value: Any) -> str:
+    """Why ``value`` cannot be ``name`` (a number of requests at once), or ``""``."""
+    low, high = CONCURRENCY_BOUNDS
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        return f"{name} must be a whole number from {low} to {high}, not {value!r}"
     return ""
 
 
