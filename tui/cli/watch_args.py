@@ -70,11 +70,14 @@ def add_arguments(command: Callable[..., argparse.ArgumentParser]) -> None:
     sub.add_argument(
         "--all-projects",
         action="store_true",
+        # Not given here: whatever `imshare --all-projects watch` said before the command.
+        default=argparse.SUPPRESS,
         help="watch every project of the user, not only the configured one",
     )
     sub.add_argument(
         "--region",
         action="append",
         metavar="REGION",
+        default=argparse.SUPPRESS,
         help="with --all-projects: only these regions (repeatable, or comma-separated)",
     )
