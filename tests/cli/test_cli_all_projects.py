@@ -640,3 +640,16 @@ def test_scope_options_before_the_command_reach_apply_and_watch(multi, config_di
         assert code == 3, err  # a dry run with something to do
         planned = {(p["member_id"], p["image_id"]) for p in json.loads(out)}
         assert planned == waiting
+
+
+def test_watch_all_projects_follows_the_configs_regions(multi, config_dir, capsys):
+    """`regions` in the config limits `watch --all-projects` as it limits `list`."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config.toml").write_text('regions = ["eu-nl"]\n')
+    nl = [p for p in multi.user_projects() if p.region == "eu-nl"]
+    expected = {(pid, i) for pid, i, status in server_shares(multi, nl) if status == "pending"}
+    code, out, err = run(capsys, "watch", "--all-projects", "--once")
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert {line["event"] for line in lines} == {"new_share"}
+    assert {(line["member_id"], line["image_id"]) for line in lines} == expected

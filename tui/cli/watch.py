@@ -135,9 +135,10 @@ class Watcher:
         self.apply: bool = args.apply
         self.force: bool = args.force
         self.every_project: bool = bool(args.all_projects)
+        # --region, else the config's `regions`, as `list --all-projects` and `apply` do.
         self.regions: list[str] = [
             r.strip() for given in (args.region or []) for r in given.split(",") if r.strip()
-        ]
+        ] or list(context.settings.regions)
         self.state = SeenState()
         self.stop = asyncio.Event()
         self.signals = 0

@@ -105,7 +105,9 @@ class RequestLimiter:
         gate = self._hosts.get(host)
         if gate is None:
             gate = self._hosts[host] = asyncio.Semaphore(max(1, self.per_host))
-        async with self._all, gate:
+        # The host first: a request queued behind a busy host must not hold one of the
+        # global slots another host could use (fifty eu-de listings would starve eu-nl).
+        async with gate, self._all:
             yield
 
 
