@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import errno
 import getpass
 import logging
-import os
 import re
 import shutil
 import sys
@@ -33,7 +30,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tui import files, journal, journaled, logsetup
+from tui import files, journaled, logsetup
 from tui.cli import scopes
 from tui.cli.output import (
     Row,
@@ -42,6 +39,14 @@ from tui.cli.output import (
     render_list,
     render_show,
     resolve,
+)
+from tui.cli.stdio import (
+    EXIT_CLOSED_PIPE,
+    EXIT_PENDING,
+    CliExit,
+    StdoutFailed,
+    err,
+    out,
 )
 from tui.cloud.errors import ApiError
 from tui.cloud.inbox import Scope
@@ -56,10 +61,6 @@ from tui.settings.sources import LoadedConfig, load
 
 log = logging.getLogger("imshare.cli")
 
-PROG = "imshare"
-EXIT_PENDING = 3
-#: 128 + SIGPIPE: what a shell reports for a tool whose reader left, as ``yes | head -1``.
-EXIT_CLOSED_PIPE = 141
 #: Wrong passwords typed at the terminal before a command gives up, as sudo does.
 PASSWORD_TRIES = 3
 _VAULT_CODES = {"IMG.0182", "IMG.0184", "IMG.0188", "IMG.0193"}
@@ -68,94 +69,6 @@ _VAULT_CODES = {"IMG.0182", "IMG.0184", "IMG.0188", "IMG.0193"}
 LISTING_FOR_JOURNAL = 15.0
 #: Member records read at once when ``list`` shows Shared At or Decided At.
 MEMBER_CONCURRENCY = 8
-
-
-class CliExit(Exception):
-    """Stop with ``code`` after printing ``message`` (if any) to stderr."""
-
-    def __init__(self, code: int, message: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class StdoutFailed(Exception):
-    """Standard output cannot be written: a closed pipe, a full disk, a closed descriptor."""
-
-    def __init__(self, error: OSError) -> None:
-        super().__init__(error.strerror or str(error))
-        self.error = error
-
-    @property
-    def closed_pipe(self) -> bool:
-        """The reader left (EPIPE): nobody wants the rest, which is not a failure of ours."""
-        return isinstance(self.error, BrokenPipeError)
-
-    @property
-    def reason(self) -> str:
-        return self.error.strerror or str(self.error)
-
-
-def out(text: str = "") -> None:
-    """Write one result to stdout, at once; raises ``StdoutFailed`` when stdout cannot take it.
-
-    The last guard before the terminal: no control character passes (callers lay out lines
-    themselves, a table, a JSON array, so line breaks stay). Straight to the descriptor, not
-    through Python's buffer: a write that fails after a short one (a pipe closed mid-way, a
-    file size limit) must fail *this* call, so the caller knows which result did not arrive,
-    and no half-written rest waits in a buffer.
-    """
-    stream = sys.stdout
-    try:
-        if stream is None:  # started with stdout closed (`>&-`)
-            raise OSError(errno.EBADF, "standard output is closed")
-        data = safe_text(text, multiline=True) + "\n"
-        fd = _descriptor(stream)
-        if fd is None:  # a stand-in without a descriptor (a test's capture)
-            stream.write(data)
-            stream.flush()
-            return
-        stream.flush()  # whatever was printed before comes first
-        _write_all(fd, data.encode(stream.encoding or "utf-8", stream.errors or "strict"))
-    except OSError as error:
-        _discard_stdout(stream)
-        raise StdoutFailed(error) from None
-
-
-def _descriptor(stream: Any) -> int | None:
-    try:
-        return int(stream.fileno())
-    except (AttributeError, OSError, ValueError):
-        return None
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _discard_stdout(stream: Any) -> None:
-    """Point stdout's descriptor at /dev/null.
-
-    What stdout still buffers is flushed again when Python exits; written to a closed pipe or a
-    full disk, that flush would print "Exception ignored" and make the exit status 120.
-    """
-    with contextlib.suppress(AttributeError, OSError, ValueError):
-        fd = stream.fileno()
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, fd)
-        finally:
-            os.close(devnull)
-
-
-def err(text: str) -> None:
-    """One message on stderr; it may quote the cloud (an error body, a project name). If even
-    stderr cannot be written, there is nowhere left to say it."""
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        print(f"{PROG}: {safe_text(text, multiline=True)}", file=sys.stderr, flush=True)
 
 
 # ----------------------------------------------------------------------------- context
@@ -903,30 +816,6 @@ def logout(context: Context) -> int:
         out(f"logged out: dropped the cached token of {who} for project {where}")
     else:
         out(f"no cached token for {who} in project {where}")
-    return 0
-
-
-def locate(args: argparse.Namespace) -> int:
-    from tui.settings import clouds_yaml
-
-    config = args.config or files.config_file()
-    out(f"config:      {config}")
-    out(f"token cache: {files.token_cache_file()}")
-    out(f"log file:    {files.log_file()}")
-    out(f"crash log:   {files.crash_log_file()}")
-    out(f"journal:     {journal.journal_file()}")
-    try:
-        found = clouds_yaml.read_files()
-    except ConfigError as error:
-        err(f"warning: {error}")
-    else:
-        out(f"clouds.yaml: {found.clouds_path or '(none found)'}")
-        if found.secure_path:
-            out(f"secure.yaml: {found.secure_path}")
-        for warning in found.warnings:
-            err(f"warning: {warning}")
-    out(f"owners:      {owners.owners_file()}")
-    out(f"rules:       {files.config_dir() / 'rules.toml'}")
     return 0
 
 

@@ -1,8 +1,10 @@
 """The ``imshare`` command: argument parsing and the entry point; the TUI by default.
 
-Scripts must start fast, so nothing here imports Textual: the app (``tui.app.launch``) and the
-demo cloud (``tui.democloud.cli``) are imported only when their command runs. What each command
-does lives in :mod:`tui.cli.commands`; the exit codes are listed there.
+Scripts must start fast, so nothing here imports Textual, asyncio or httpx at module level: the
+app (``tui.app.launch``), the demo cloud (``tui.democloud.cli``) and the commands that talk to a
+cloud (:mod:`tui.cli.commands`, where the exit codes are listed) are imported only when their
+command runs, so `imshare --version`, `--help` and `locate` cost little more than Python's own
+start-up (`tests/cli/test_cli_startup.py` checks what they import).
 """
 
 from __future__ import annotations
@@ -11,36 +13,35 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from tui import __version__, logsetup
-from tui.cli import commands, everywhere, watch
-from tui.cli.commands import (
+from tui import __version__
+from tui.cli import watch_args
+from tui.cli.stdio import (
     EXIT_CLOSED_PIPE,
     EXIT_PENDING,
+    FORMATS,
     PROG,
     CliExit,
-    CommandFn,
     StdoutFailed,
     err,
 )
-from tui.cli.output import DEFAULT_LIST, FORMATS, column_names
-from tui.cli.projects_output import PROJECT_COLUMNS
-from tui.cloud.errors import ApiError
-from tui.cloud.models import MemberStatus
-from tui.cloud.session import PasswordRequired
-from tui.filter_language import field_list
-from tui.formatting import safe_text
 from tui.settings.model import ConfigError, parse_regions
+
+if TYPE_CHECKING:
+    from tui.cli.commands import CommandFn
 
 log = logging.getLogger("imshare.cli")
 
 STATUS_CHOICES = ("pending", "accepted", "rejected", "all")
+#: The decision commands and the member status each sets (``MemberStatus`` values: the
+#: models are imported only when a command runs).
 DECISIONS = {
-    "accept": MemberStatus.ACCEPTED,
-    "reject": MemberStatus.REJECTED,
-    "pending": MemberStatus.PENDING,
+    "accept": "accepted",
+    "reject": "rejected",
+    "pending": "pending",
 }
 #: The demo world of `imshare --demo`: several projects in two regions, so the all-projects
 #: scope has something to show (the current project keeps shares of its own).
@@ -49,6 +50,50 @@ DEMO_REGIONS = ("eu-de", "eu-nl")
 
 
 # ----------------------------------------------------------------------------- parsing
+
+
+class _OnHelp:
+    """Text that only a help page shows, made when the page is printed: the column and field
+    names live in modules (the output columns, the filter language, the models under them)
+    that `imshare --version` and every command that never prints help must not import."""
+
+    def __init__(self, make: Callable[[], str]) -> None:
+        self._make = make
+
+    def __str__(self) -> str:
+        return self._make()
+
+
+def _on_help(action: argparse.Action, **texts: Callable[[], str]) -> argparse.Action:
+    """``%(name)s`` in ``action``'s help becomes ``texts[name]()`` when help is printed
+    (argparse fills a help text from the action's attributes)."""
+    for name, make in texts.items():
+        setattr(action, name, _OnHelp(make))
+    return action
+
+
+def _column_list() -> str:
+    from tui.cli.output import column_names
+
+    return ", ".join(column_names())
+
+
+def _default_columns() -> str:
+    from tui.cli.output import DEFAULT_LIST
+
+    return ", ".join(DEFAULT_LIST)
+
+
+def _project_columns() -> str:
+    from tui.cli.projects_output import PROJECT_COLUMNS
+
+    return ", ".join(column.name for column in PROJECT_COLUMNS)
+
+
+def _filter_fields() -> str:
+    from tui.filter_language import field_list
+
+    return field_list()
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> None:
@@ -122,15 +167,19 @@ def _add_output_options(parser: argparse.ArgumentParser, *, listing: bool) -> No
         default="table",
         help="output format (default: table)",
     )
-    default = ", ".join(DEFAULT_LIST) if listing else "all"
-    parser.add_argument(
+    column = parser.add_argument(
         "-c",
         "--column",
         action="append",
         dest="columns",
         metavar="NAME",
-        help=f"show only this column (repeatable; default: {default}); "
-        f"columns: {', '.join(column_names())}",
+        help="show only this column (repeatable; default: %(default_columns)s); "
+        "columns: %(column_list)s",
+    )
+    _on_help(
+        column,
+        default_columns=_default_columns if listing else lambda: "all",
+        column_list=_column_list,
     )
     parser.add_argument(
         "--json", action="store_true", help="same as -f json (the documented JSON objects)"
@@ -192,10 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--read-only", action="store_true", help="browse only; accepting and rejecting are off"
     )
     tui_options.add_argument("--theme", metavar="NAME", help="colour theme (e.g. ansi-dark)")
-    tui_options.add_argument(
-        "--filter",
-        metavar="TEXT",
-        help=f"start filtered, as if TEXT was typed after / (fields: {field_list()})",
+    _on_help(
+        tui_options.add_argument(
+            "--filter",
+            metavar="TEXT",
+            help="start filtered, as if TEXT was typed after / (fields: %(fields)s)",
+        ),
+        fields=_filter_fields,
     )
     tui_options.add_argument(
         "--refresh",
@@ -228,13 +280,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="member status to list (default: pending; with a status: filter term, the "
         "statuses it can match)",
     )
-    sub.add_argument(
-        "--filter",
-        metavar="TEXT",
-        default=argparse.SUPPRESS,  # `imshare --filter X list` keeps X
-        help="only images matching TEXT: words that must all match the name, id, owner or "
-        f"OS; field:text for one field ({field_list()}); !term negates; "
-        '"quoted words" are one term; case-insensitive',
+    _on_help(
+        sub.add_argument(
+            "--filter",
+            metavar="TEXT",
+            default=argparse.SUPPRESS,  # `imshare --filter X list` keeps X
+            help="only images matching TEXT: words that must all match the name, id, owner "
+            "or OS; field:text for one field (%(fields)s); !term negates; "
+            '"quoted words" are one term; case-insensitive',
+        ),
+        fields=_filter_fields,
     )
     _add_output_options(sub, listing=True)
     _add_scope_options(sub, in_subcommand=True)
@@ -302,14 +357,16 @@ def build_parser() -> argparse.ArgumentParser:
         "list the projects you may use, with their region and how many shares each holds",
     )
     sub.add_argument("-f", "--format", choices=FORMATS, default="table", help="output format")
-    sub.add_argument(
-        "-c",
-        "--column",
-        action="append",
-        dest="columns",
-        metavar="NAME",
-        help="show only this column (repeatable); columns: "
-        + ", ".join(column.name for column in PROJECT_COLUMNS),
+    _on_help(
+        sub.add_argument(
+            "-c",
+            "--column",
+            action="append",
+            dest="columns",
+            metavar="NAME",
+            help="show only this column (repeatable); columns: %(project_columns)s",
+        ),
+        project_columns=_project_columns,
     )
     sub.add_argument("--json", action="store_true", help="same as -f json")
     sub.add_argument(
@@ -361,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _add_owner_and_rule_commands(command)
-    watch.add_arguments(command)
+    watch_args.add_arguments(command)
 
     command("login", "log in now (asks for the password if none is configured)")
     command("logout", "forget the cached token")
@@ -470,6 +527,8 @@ def _int(text: str) -> int:
 
 
 def _run_tui(args: argparse.Namespace) -> int:
+    from tui.cli import commands
+
     commands.compiled_filter(args.filter)  # a filter it cannot read: exit 2 before the app
 
     from tui.app.launch import run
@@ -513,6 +572,9 @@ def scope_problem(args: argparse.Namespace) -> str:
 
 
 def _command_fn(args: argparse.Namespace) -> CommandFn:
+    from tui.cli import commands, everywhere
+    from tui.cloud.models import MemberStatus
+
     all_projects = bool(getattr(args, "all_projects", None))
     if args.command == "projects":
         return everywhere.projects
@@ -520,13 +582,17 @@ def _command_fn(args: argparse.Namespace) -> CommandFn:
         return everywhere.list_everywhere
     status = DECISIONS.get(args.command)
     if status is not None and (all_projects or getattr(args, "project", None)):
-        return everywhere.decide_in_projects(status)
+        return everywhere.decide_in_projects(MemberStatus(status))
     return commands.COMMANDS[args.command]
 
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "locate":
-        return commands.locate(args)
+        from tui.cli.locate import locate
+
+        return locate(args)
+    from tui.cli import commands
+
     if args.command == "history":
         from tui.cli import history
 
@@ -545,6 +611,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return commands.with_session(context, apply)
     if args.command == "watch":
+        from tui.cli import watch
+
         return watch.run(context)
     if args.command == "logout":
         return commands.logout(context)
@@ -576,6 +644,8 @@ def main(argv: list[str] | None = None) -> int:
         _usage_error(parser, problem)
 
     is_tui = args.command is None
+    from tui import logsetup  # here: `--version` and `--help` have exited above, without it
+
     try:
         logsetup.configure(bool(args.debug), stderr=not is_tui)
         if not is_tui:  # the app shows them itself, as toasts
@@ -589,13 +659,6 @@ def main(argv: list[str] | None = None) -> int:
         if stop.message:
             err(stop.message)
         return stop.code
-    except PasswordRequired as error:
-        err(f"{error.message}: set OS_PASSWORD, or run `imshare login` in a terminal")
-        return 2
-    except ApiError as error:
-        log.debug("failed: %r", error)
-        err(safe_text(error.summary))  # the cloud's words: one line, inert
-        return 1
     except StdoutFailed as failure:
         if failure.closed_pipe:
             # `imshare list | head -1`: the reader left; say nothing, as Unix tools do.
@@ -609,6 +672,31 @@ def main(argv: list[str] | None = None) -> int:
         # A closed pipe that surfaced outside ``out()``: the reader left all the same.
         _silence_stdout()
         return EXIT_CLOSED_PIPE
+    except Exception as error:  # last: StdoutFailed and BrokenPipeError are handled above
+        code = _cloud_failure(error)
+        if code is None:
+            raise
+        return code
+
+
+def _cloud_failure(error: Exception) -> int | None:
+    """The exit code of a failure of the cloud layer, said on stderr; None for anything else.
+
+    Imported here, not at the top: only a command that talked to a cloud can raise these, and
+    the commands that do not must not pay for importing httpx.
+    """
+    from tui.cloud.errors import ApiError
+    from tui.cloud.session import PasswordRequired
+    from tui.formatting import safe_text
+
+    if isinstance(error, PasswordRequired):
+        err(f"{error.message}: set OS_PASSWORD, or run `imshare login` in a terminal")
+        return 2
+    if isinstance(error, ApiError):
+        log.debug("failed: %r", error)
+        err(safe_text(error.summary))  # the cloud's words: one line, inert
+        return 1
+    return None
 
 
 def _silence_stdout() -> None:

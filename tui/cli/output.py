@@ -26,11 +26,11 @@ from datetime import datetime
 from typing import Any
 
 from tui.cli import table
+from tui.cli.stdio import FORMATS  # noqa: F401 (re-exported: output formats are named here too)
 from tui.cloud.models import Member, SharedImage, iso_utc
 from tui.formatting import human_size, safe_json, safe_text, short_id, table_time
 from tui.settings.owners import OwnerBook
 
-FORMATS = ("table", "json", "csv", "value")
 _NO_OWNERS = OwnerBook()
 
 

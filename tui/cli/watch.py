@@ -29,12 +29,10 @@ when ``--apply`` would decide more than ``max_per_run`` — as ``imshare apply -
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +49,14 @@ from tui.cli.commands import (
     require_usable,
     terminal_password_prompt,
 )
+from tui.cli.watch_args import (  # noqa: F401 (re-exported: the watch's own names)
+    DEFAULT_INTERVAL,
+    MIN_INTERVAL,
+    MIN_INTERVAL_VARIABLE,
+    add_arguments,
+    interval_type,
+    min_interval,
+)
 from tui.cloud.errors import ApiError
 from tui.cloud.inbox import Inbox
 from tui.cloud.models import Decision, MemberStatus, SharedImage
@@ -61,10 +67,6 @@ from tui.settings import owners
 from tui.settings.owners import OwnerBook
 from tui.watch_state import SeenState, StateUnreadable, scope_key
 
-DEFAULT_INTERVAL = 300
-MIN_INTERVAL = 30
-#: Lowers ``MIN_INTERVAL`` (tests; a demo): the watch must not make a test wait 30 s.
-MIN_INTERVAL_VARIABLE = "IMSHARE_WATCH_MIN_INTERVAL"
 #: Backing off never waits longer than this (unless the interval itself is longer)...
 MAX_BACKOFF = 15 * 60.0
 #: ...nor more than this many intervals.
@@ -74,27 +76,6 @@ EXIT_OVER_LIMIT = 4
 CONCURRENCY = 8
 #: Login errors that no retry can fix: the password, the user or the project is refused.
 _REFUSED = (400, 401, 403, 404)
-
-
-def min_interval() -> float:
-    """The shortest ``--interval``: 30 s, or what ``IMSHARE_WATCH_MIN_INTERVAL`` says (>= 1)."""
-    given = os.environ.get(MIN_INTERVAL_VARIABLE, "")
-    try:
-        return max(1.0, float(given)) if given else float(MIN_INTERVAL)
-    except ValueError:
-        return float(MIN_INTERVAL)
-
-
-def interval_type(text: str) -> float:
-    """``--interval``: seconds, at least ``min_interval()`` (polling faster only loads IMS)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    least = min_interval()
-    if not value >= least:
-        raise argparse.ArgumentTypeError(f"must be at least {least:g} seconds, not {text}")
-    return value
 
 
 def backoff(interval: float, failures: int) -> float:
@@ -553,49 +534,3 @@ def run(context: Context) -> int:
                 context.flush_warnings()
 
     return asyncio.run(main())
-
-
-def add_arguments(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """The ``watch`` sub-command's options (called by :func:`tui.cli.main.build_parser`)."""
-    sub = command(
-        "watch",
-        "list the pending shares every --interval seconds and print one JSON line per new "
-        "share (--apply: and per rule decision); for cron or a systemd unit",
-    )
-    sub.add_argument(
-        "--interval",
-        type=interval_type,
-        default=float(DEFAULT_INTERVAL),
-        metavar="SECONDS",
-        help=f"seconds between cycles (default {DEFAULT_INTERVAL}, at least {MIN_INTERVAL}); "
-        "after a failed cycle up to 4 times that, at most 15 minutes",
-    )
-    sub.add_argument(
-        "--apply",
-        action="store_true",
-        help="decide what the rules of rules.toml decide, as imshare apply --yes does",
-    )
-    sub.add_argument(
-        "--force",
-        action="store_true",
-        help="with --apply: decide even when the rules would decide more than max_per_run",
-    )
-    sub.add_argument(
-        "--once",
-        action="store_true",
-        help="one cycle, then exit (0; 1 if it failed; 4 over max_per_run): for cron",
-    )
-    sub.add_argument(
-        "--all-projects",
-        action="store_true",
-        # Not given here: whatever `imshare --all-projects watch` said before the command.
-        default=argparse.SUPPRESS,
-        help="watch every project of the user, not only the configured one",
-    )
-    sub.add_argument(
-        "--region",
-        action="append",
-        metavar="REGION",
-        default=argparse.SUPPRESS,
-        help="with --all-projects: only these regions (repeatable, or comma-separated)",
-    )

@@ -10,11 +10,8 @@ from __future__ import annotations
 import html
 import json
 import re
-import ssl
 from typing import Any
 from urllib.parse import urlsplit
-
-import httpx
 
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
@@ -259,6 +256,12 @@ def describe_host(url: str) -> str:
 
 def transport_error(exc: Exception, url: str, *, action: str = "") -> ApiError:
     """What a request that got no response (or a TLS alert after the handshake) means."""
+    # Here, not at the top: ``ApiError`` is raised by the models too, and `imshare --version`,
+    # `--help` and `locate` must not pay for importing httpx (an httpx error means it is loaded).
+    import ssl
+
+    import httpx
+
     where = describe_host(url)
     if isinstance(exc, ssl.SSLError):
         return ApiError(

@@ -273,7 +273,9 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             else:
                 text = f"Could not load shares: {store.load_error.summary} (ctrl+r retries)"
         notice = self.query_one("#notice", Static)
-        notice.update(Text(safe_text(text)))  # the cloud's error words are in it
+        shown = Text(safe_text(text))  # the cloud's error words are in it
+        if shown != notice.content:  # an update is a re-layout: only when it changed
+            notice.update(shown)
         notice.display = bool(text)
 
     def _update_tabs(self) -> None:
@@ -329,8 +331,10 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
 
     def _set_empty_text(self, text: str) -> None:
         table = self.query_one(ImageTable)
-        table.empty_text = text
-        table.refresh()
+        if text != table.empty_text:  # shown only without rows; a repaint is ~10 KB of wire
+            table.empty_text = text
+            if not table.rows:
+                table.refresh()
 
     def _empty_text(self) -> str:
         store = self.store

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.geometry import Region
+from textual.widget import Widget
 from textual.widgets import Static
 
 from tui.cloud.errors import ApiError
@@ -73,7 +75,10 @@ def describe(
     elif member_error is not None:
         row("Share", f"unavailable: {member_error.message}")
     elif member_loading:
-        row("Share", "loading…")
+        # The two lines the record will fill: the text below does not move when it arrives
+        # (a moved text is a repaint of every line under it).
+        row("Shared", "loading…")
+        row("Decided", "loading…")
     row("ID", image.id)
     row("Owner", owner_text(image.owner, owners))
     row("OS", _join(image.os_version, image.os_type, f"{image.os_bit}-bit" if image.os_bit else ""))
@@ -134,6 +139,53 @@ def owner_text(owner_id: str, owners: OwnerBook | None) -> str:
     return _join(owner.name, trust, owner_id)
 
 
+class DetailBody(Static):
+    """The pane's text. A new text of the same height repaints only the lines that differ.
+
+    A cursor move shows another image whose details mostly share their labels, dates and
+    formats with the last one's; repainting the whole pane for it wrote ~8 KB to the terminal
+    at 120x36 (over a slow SSH link, what the user waits for), the changed lines ~1-3 KB.
+    """
+
+    _diffing = False
+
+    def update_lines(self, content: Text) -> None:
+        """``update(content, layout=False)``, repainting the lines whose strips changed."""
+        old = list(self._render_cache.lines) if self._render_cache.size == self.size else None
+        if old is None or not self.size.width:
+            self.update(content, layout=False)
+            return
+        self._diffing = True
+        try:
+            self.update(content, layout=False)
+        finally:
+            self._diffing = False
+        self._render_content()  # the new lines at the current size, compared below
+        new = self._render_cache.lines
+        width = self.size.width
+        changed = [
+            Region(0, y, width, 1)
+            for y in range(max(len(old), len(new)))
+            if y >= len(old) or y >= len(new) or old[y] != new[y]
+        ]
+        if changed:
+            super().refresh(*changed)
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Widget:
+        if self._diffing and not (regions or layout or recompose):
+            # Static.update's own refresh: forget the rendered text (Textual keeps it in the
+            # layout cache) but leave the repaint to update_lines, which knows what changed.
+            self._layout_cache.clear()
+            return self
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+
 class DetailPane(VerticalScroll, can_focus=True):
     """Scrollable details of the highlighted image."""
 
@@ -143,28 +195,45 @@ class DetailPane(VerticalScroll, can_focus=True):
     """
 
     def compose(self):  # type: ignore[override]
-        yield Static(Text("No image selected.", style="dim"), id="detail-body")
+        yield DetailBody(Text("No image selected.", style="dim"), id="detail-body")
 
     _lines = -1
     _shown_id: str | None = None
+    _content: Text | None = None
+    _content_id: str | None = None
+
+    def on_resize(self) -> None:
+        """A pane now shorter than the padded text: show the text again, padded to the new
+        height, so no scrollbar offers blank lines (see ``show``)."""
+        if self._content is not None and self._lines > self.scrollable_content_region.height:
+            self.show(self._content, image_id=self._content_id)
 
     def show(self, content: Text, *, image_id: str | None = None) -> None:
         """Show ``content``; details of another image (``image_id``) start at the top, not
         where the previous image's were scrolled to."""
-        body = self.query_one("#detail-body", Static)
+        body = self.query_one("#detail-body", DetailBody)
         width = body.size.width
-        # A re-layout repaints the whole screen and is needed only when the height changes.
-        # Heights are rounded up to a few lines, so moving between images whose details
-        # differ by a wrapped line or two (most of them) never re-lays out the screen.
+        # A re-layout repaints the whole pane (~10 KB at 120x36) and is needed only when the
+        # height changes. Heights are rounded up to a few lines, and while the text fits the
+        # pane it never gets shorter (blank lines below it look like the pane), so moving
+        # between images re-lays out the screen only when a taller text than any before
+        # comes, and repaints only the lines that differ (DetailBody.update_lines).
+        self._content, self._content_id = content, image_id
         lines = len(content.wrap(self.app.console, width)) if width else -1
         if lines > 0:
-            padded = -(-lines // _HEIGHT_STEP) * _HEIGHT_STEP
+            padded = max(
+                -(-lines // _HEIGHT_STEP) * _HEIGHT_STEP,
+                min(self._lines, self.scrollable_content_region.height),
+            )
             content = content.copy()
             content.append("\n" * (padded - lines))
             lines = padded
         same_height = width > 0 and lines == self._lines
         self._lines = lines
-        body.update(content, layout=not same_height)
+        if same_height:
+            body.update_lines(content)
+        else:
+            body.update(content, layout=True)
         if image_id != self._shown_id:
             self._shown_id = image_id
             self.scroll_home(animate=False, immediate=True)

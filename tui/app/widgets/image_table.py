@@ -250,7 +250,9 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("pageup", "page_up", "Page up", show=False, id="page_up"),
     ]
 
-    cursor: reactive[int] = reactive(0, always_update=False, init=False)
+    #: ``repaint=False``: a move repaints the old and the new cursor row (``watch_cursor``), not
+    #: the whole table; over a slow link every repainted row costs ~0.3 KB.
+    cursor: reactive[int] = reactive(0, always_update=False, init=False, repaint=False)
 
     class Highlighted(Message):
         """The cursor moved to another image (or to none).
@@ -297,7 +299,10 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.moved = False
         self._announced: SharedImage | None = None
         self._pass_styles: dict[str, Style] | None = None
-        self._row_cache: dict[tuple[object, ...], Strip] = {}
+        self._row_cache: dict[tuple[object, ...], tuple[SharedImage, Strip]] = {}
+        #: What each line of the widget was last drawn from (see _line_key).
+        self._drawn: dict[int, tuple[object, ...]] = {}
+        self._partial = False
 
     # ----------------------------------------------------------------- data
 
@@ -311,7 +316,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         """Take the store's current visible rows, keeping the cursor on the same image (on
         the first row with ``top``: another view or another order starts at the top)."""
         keep = None if top or not self.moved else self._highlighted_id
-        self._row_cache.clear()
+        top_before = int(self.scroll_y)
         self.rows = self.store.visible()
         self._measure()
         index = 0
@@ -322,11 +327,53 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
                     break
             else:
                 index = min(self.cursor, max(0, len(self.rows) - 1))
-        self._update_virtual_size()
+        self._partial = True
+        try:
+            self._update_virtual_size()  # a layout, without repainting every line
+        finally:
+            self._partial = False
         self.set_reactive(ImageTable.cursor, index)
         self._scroll_cursor_into_view()
         self._announce()
-        self.refresh()
+        if int(self.scroll_y) != top_before or not self.rows:
+            self.refresh()
+        else:
+            self._refresh_changed_lines()
+
+    def _refresh_changed_lines(self) -> None:
+        """Repaint the lines that would now show something else than they do.
+
+        A filter keystroke or a decision often leaves most rows on screen where they were;
+        repainting only the others keeps a keystroke to a few hundred bytes on the wire.
+        """
+        width = self._fit_layout()
+        styles = self._styles()
+        changed = [
+            y
+            for y in range(self.size.height)
+            if not self._same_as_drawn(y, self._line_key(y, width, styles))
+        ]
+        for y in changed:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    def _same_as_drawn(self, y: int, key: tuple[object, ...]) -> bool:
+        drawn = self._drawn.get(y)
+        # The image itself is kept and compared by identity: an id() of a dropped row may be
+        # reused by a new one.
+        return drawn is not None and drawn[0] is key[0] and drawn[1:] == key[1:]
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> ImageTable:
+        if self._partial and not regions:
+            # A new virtual size: lay out, but leave the repaint to _refresh_changed_lines.
+            regions = (Region(0, 0, 0, 0),)
+        super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+        return self
 
     def _measure(self) -> None:
         """Size the name and OS columns for the view's rows before the filter, so typing a
@@ -387,15 +434,22 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def watch_cursor(self, old: int, new: int) -> None:
         self.moved = True
+        top = int(self.scroll_y)
         self._scroll_cursor_into_view()
-        self.refresh_row(old)
-        self.refresh_row(new)
+        if int(self.scroll_y) != top:
+            self.refresh()  # scrolled: every line shows another row
+        else:
+            self.refresh_row(old)
+            self.refresh_row(new)
         self._announce()
 
     def refresh_row(self, index: int) -> None:
+        """Repaint the line that shows row ``index``, if it is on screen."""
         y = index - int(self.scroll_y) + 1
         if 1 <= y < self.size.height:
-            self.refresh_lines(y)
+            # A line of the widget, not ScrollView.refresh_lines: that takes a line of the
+            # virtual area and subtracts the scroll offset again.
+            self.refresh(Region(0, y, self.size.width, 1))
 
     def move_to(self, index: int) -> None:
         if not self.rows:
@@ -470,19 +524,9 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         return styles
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width or self.size.width
-        basis = (
-            width,
-            self.name_want,
-            self.os_want,
-            self.store.sort_key,
-            self.store.by_project,
-            self._marks(),
-            self.owner_want,
-        )
-        if self._layout.basis != basis:
-            self._layout = _layout(*basis)
+        width = self._fit_layout()
         styles = self._pass_styles or self._styles()
+        self._drawn[y] = self._line_key(y, width, styles)
         base = styles[""]
         if y == 0:
             return self._render_header(width, base, styles)
@@ -495,6 +539,52 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         if index >= len(self.rows):
             return Strip.blank(width, base)
         return self._render_row(index, width, base, styles)
+
+    def _fit_layout(self) -> int:
+        """Fit the columns to the width and what they hold now; returns the width."""
+        width = self.scrollable_content_region.width or self.size.width
+        basis = (
+            width,
+            self.name_want,
+            self.os_want,
+            self.store.sort_key,
+            self.store.by_project,
+            self._marks(),
+            self.owner_want,
+        )
+        if self._layout.basis != basis:
+            self._layout = _layout(*basis)
+        return width
+
+    def _line_key(self, y: int, width: int, styles: dict[str, Style]) -> tuple[object, ...]:
+        """Everything line ``y`` shows depends on; the first item is the row's image (or
+        None). Two equal keys draw the same line."""
+        base = styles[""]
+        if y == 0:
+            store = self.store
+            return (None, "header", self._layout, store.sort_key, store.sort_reverse, base)
+        if not self.rows:
+            return (None, "empty", y, width, self.empty_text, base, styles["image-table--empty"])
+        index = int(self.scroll_y) + y - 1
+        if index >= len(self.rows):
+            return (None, "blank", width, base)
+        image = self.rows[index]
+        return (image, *self._row_key(index, image, base, styles))
+
+    def _row_key(
+        self, index: int, image: SharedImage, base: Style, styles: dict[str, Style]
+    ) -> tuple[object, ...]:
+        """What a row looks like: its place, image, marks, flags and states, and the layout."""
+        store = self.store
+        row_key = store.key_of(image)
+        layout = self._layout
+        flag = self._flag(image, row_key) if layout.basis[5] > _MARK_WIDTH else ""
+        owner = store.owners.label(image.owner) if "owner" in layout.keys else ""
+        return (
+            index, id(image), index == self.cursor, row_key in store.marked,
+            store.errors.get(row_key), store.in_flight.get(row_key), row_key in store.stale,
+            layout, base, styles[_CURSOR], flag, owner,
+        )  # fmt: skip
 
     def _render_header(self, width: int, base: Style, styles: dict[str, Style]) -> Strip:
         style = base + styles["image-table--header"]
@@ -524,18 +614,13 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         layout = self._layout
         flagged = layout.basis[5] > _MARK_WIDTH
         flag = self._flag(image, row_key) if flagged else ""
-        owner = store.owners.label(image.owner) if "owner" in layout.keys else ""
-        # A row looks the same as long as these do: keep its strip (cursor moves, scrolling
-        # and screen re-layouts redraw rows that did not change).
-        # ``reload`` clears the cache, and ``rows`` holds every image until then, so the
-        # object's id is a safe and cheap stand-in for the image.
-        key = (
-            index, id(image), is_cursor, marked, error, busy, stale, layout, base, styles[_CURSOR],
-            flag, owner,
-        )  # fmt: skip
+        # A row looks the same as long as these do: keep its strip (cursor moves, scrolling,
+        # filtering and screen re-layouts redraw rows that did not change). The image is kept
+        # with the strip and compared by identity: the id() of a dropped row may be reused.
+        key = self._row_key(index, image, base, styles)
         cached = self._row_cache.get(key)
-        if cached is not None:
-            return cached
+        if cached is not None and cached[0] is image:
+            return cached[1]
         row_style = base
         if marked:
             row_style += styles["image-table--marked"]
@@ -578,7 +663,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         strip = Strip(segments).adjust_cell_length(width, row_style).apply_meta({"row": index})
         if len(self._row_cache) >= _ROW_CACHE_SIZE:
             self._row_cache.clear()
-        self._row_cache[key] = strip
+        self._row_cache[key] = (image, strip)
         return strip
 
     def _cell_text(
