@@ -86,9 +86,14 @@ async def test_auto_refresh_announces_new_shares(cloud: Any, make_app: Any) -> N
         toast = next(n for n in app._notifications if "new image" in (n.title or ""))
         assert "Fresh_share_1" in toast.message
         assert new_id in {image.id for image in table(app).rows}
-        # The context bar says that auto-refresh is on and when it last ran.
-        bar = str(main.query_one("#context").render())
-        assert "auto-refresh 0.3s, last " in bar and " UTC" in bar
+
+        # The context bar says that auto-refresh is on and when it last ran (between two
+        # refreshes: while one runs, the bar shows that instead).
+        def says_auto_refresh() -> bool:
+            bar = str(main.query_one("#context").render())
+            return "auto-refresh 0.3s, last " in bar and " UTC" in bar
+
+        await wait_for(pilot, says_auto_refresh, what="the auto-refresh line")
 
 
 async def test_a_theme_picked_in_the_app_is_remembered(cloud: Any, make_app: Any) -> None:

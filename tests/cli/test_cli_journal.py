@@ -188,6 +188,7 @@ def test_locate_names_the_journal_where_the_config_dir_override_points(
     assert main(["locate"]) == 0
     out = out_err(capsys)[0]
     assert f"journal:     {config_dir / 'journal.jsonl'}" in out.splitlines()
+    assert f"watch state: {config_dir / 'watch-seen.json'}" in out.splitlines()
 
 
 def test_kill_9_mid_bulk_leaves_a_journal_that_matches_the_cloud(

@@ -38,7 +38,8 @@ def test_locate_prints_labelled_paths(config_dir, capsys):
         f"log file:    {config_dir / 'imshare.log'}",
         f"crash log:   {config_dir / 'crash.log'}",
     ]
-    assert out[5].startswith("clouds.yaml: ")
+    assert out[5] == f"watch state: {config_dir / 'watch-seen.json'}"
+    assert out[6].startswith("clouds.yaml: ")
     assert out[-2:] == [
         f"owners:      {config_dir / 'owners.toml'}",
         f"rules:       {config_dir / 'rules.toml'}",

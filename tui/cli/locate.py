@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from tui import files, journal
+from tui import files, journal, watch_state
 from tui.cli.stdio import err, out
 from tui.settings import owners
 from tui.settings.model import ConfigError
@@ -23,6 +23,7 @@ def locate(args: argparse.Namespace) -> int:
     out(f"log file:    {files.log_file()}")
     out(f"crash log:   {files.crash_log_file()}")
     out(f"journal:     {journal.journal_file()}")
+    out(f"watch state: {watch_state.state_file()}")
     try:
         found = clouds_yaml.read_files()
     except ConfigError as error:
