@@ -450,6 +450,30 @@ def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
 # ----------------------------------------------------------------------------- limits
 
 
+class BadDocument(ValueError):
+    """A file's text is not a TOML document imshare can use; ``str()`` says why, in words
+    that follow "FILE " (the caller names the file and adds what to do)."""
+
+
+def parse_toml(raw: bytes) -> dict[str, Any]:
+    """The TOML document in ``raw``, bounded like every file imshare reads: UTF-8 only, and
+    at most ``MAX_DEPTH`` levels of tables or arrays (deeper ones are refused, never recursed
+    into). Raises :class:`BadDocument`."""
+    import tomllib  # here: `imshare --version` and `locate` read no TOML
+
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadDocument("is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as error:
+        raise BadDocument(f"is not valid TOML: {error}") from None
+    except RecursionError:
+        data = None
+    if data is None or nesting_depth(data) > MAX_DEPTH:
+        raise BadDocument(f"nests tables or arrays more than {MAX_DEPTH} levels deep")
+    return data
+
+
 def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
     """How deeply dicts and lists nest in ``value``, counted without recursion; stops
     counting at ``limit + 1`` (and never loops on a structure that contains itself)."""

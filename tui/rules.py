@@ -31,7 +31,6 @@ from __future__ import annotations
 import fnmatch
 import re
 import stat
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -356,15 +355,9 @@ def load(path: Path | None = None) -> tuple[RuleSet, list[str]]:
             f"`chmod go-w {path}`"
         )
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise RulesError(f"rules file {path} is not UTF-8 text; fix it") from None
-    except tomllib.TOMLDecodeError as error:
-        raise RulesError(f"rules file {path} is not valid TOML: {error}; fix it") from None
-    except RecursionError:
-        data = None
-    if data is None or files.nesting_depth(data) > files.MAX_DEPTH:
-        raise RulesError(f"rules file {path} nests more than {files.MAX_DEPTH} levels deep")
+        data = files.parse_toml(raw)
+    except files.BadDocument as problem:
+        raise RulesError(f"rules file {path} {problem}; fix it") from None
     unknown = sorted(set(data) - {"rules", "max_per_run"})
     if unknown:
         raise RulesError(

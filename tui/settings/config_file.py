@@ -10,7 +10,6 @@ cares about; the error names the file and the line.
 from __future__ import annotations
 
 import logging
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -48,20 +47,14 @@ def _read_document(path: Path) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"config file {path} is not UTF-8 text; fix or remove it") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            f"config file {path} is not valid TOML: {exc}; fix or remove it"
-        ) from None
-    except RecursionError:
-        data = None
-    if data is None or files.nesting_depth(data) > files.MAX_DEPTH:
-        raise ConfigError(
-            f"config file {path} nests tables or arrays more than {files.MAX_DEPTH} levels "
-            "deep; imshare's settings nest three: fix or remove it"
+        data = files.parse_toml(raw)
+    except files.BadDocument as problem:
+        advice = (
+            "imshare's settings nest three: fix or remove it"
+            if "deep" in str(problem)
+            else "fix or remove it"
         )
+        raise ConfigError(f"config file {path} {problem}; {advice}") from None
     return data
 
 

@@ -21,7 +21,6 @@ No Textual and no network here: the CLI, the rules and the app use it alike.
 
 from __future__ import annotations
 
-import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -183,17 +182,9 @@ def _document(path: Path) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise OwnersError(f"owners file {path} is not UTF-8 text; fix or remove it") from None
-    except tomllib.TOMLDecodeError as error:
-        raise OwnersError(f"owners file {path} is not valid TOML: {error}; fix it") from None
-    except RecursionError:
-        data = None
-    if data is None or files.nesting_depth(data) > files.MAX_DEPTH:
-        raise OwnersError(
-            f"owners file {path} nests tables more than {files.MAX_DEPTH} levels deep; fix it"
-        )
+        data = files.parse_toml(raw)
+    except files.BadDocument as problem:
+        raise OwnersError(f"owners file {path} {problem}; fix or remove it") from None
     return data
 
 
