@@ -82,28 +82,26 @@ async def member_shown(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
-async def detail(pilot: Pilot[Any]) -> None:
-    """A full-ECS image (its vault note), with the detail pane focused."""
+async def full_ecs_row(pilot: Pilot[Any]) -> None:
+    """The listing loaded, the cursor on a full-ECS image (its vault note), its record shown."""
     await loaded(pilot)
     main = pilot.app.screen
     assert isinstance(main, MainScreen)
     table = main.query_one(ImageTable)
-    index = next((i for i, image in enumerate(table.rows) if image.needs_vault), 3)
-    table.move_to(index)
+    table.move_to(next((i for i, image in enumerate(table.rows) if image.needs_vault), 3))
     await member_shown(pilot)
+
+
+async def detail(pilot: Pilot[Any]) -> None:
+    """A full-ECS image (its vault note), with the detail pane focused."""
+    await full_ecs_row(pilot)
     await pilot.press("tab")
     await pilot.pause()
 
 
 async def describe(pilot: Pilot[Any]) -> None:
     """The describe view of a full-ECS image (enter), with its member record."""
-    await loaded(pilot)
-    main = pilot.app.screen
-    assert isinstance(main, MainScreen)
-    table = main.query_one(ImageTable)
-    index = next((i for i, image in enumerate(table.rows) if image.needs_vault), 3)
-    table.move_to(index)
-    await member_shown(pilot)
+    await full_ecs_row(pilot)
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, DescribeScreen), "describe")
     await pilot.pause()
