@@ -24,7 +24,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from textual import events, on, work
@@ -42,24 +42,27 @@ from tui.app import crash, notify
 from tui.app.commands import ImshareCommands
 from tui.app.message_log import Level, MessageLog
 from tui.app.messages import ReportsWorkerFailures, WorkerFailed
-from tui.app.screens.config import ConfigScreen
-from tui.app.screens.help import HelpScreen
-from tui.app.screens.log import LogScreen
 from tui.app.screens.main import MainScreen
-from tui.app.screens.picker import ContextPicker, PickerChoice, PickerContext
 from tui.app.screens.prompts import ConfirmScreen, PasswordScreen
 from tui.app.store import ImageStore
 from tui.app.widgets.context_bar import ContextBar
 from tui.cloud.auth import host_of
 from tui.cloud.errors import ApiError
-from tui.cloud.inbox import Inbox
 from tui.cloud.models import Token
 from tui.cloud.session import CloudSession
 from tui.cloud.token_cache import TokenCache
 from tui.formatting import safe_text
 from tui.journal import Journal
-from tui.settings import clouds_yaml, config_file, sources
+from tui.settings import config_file, sources
 from tui.settings.model import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from tui.app.screens.picker import PickerChoice, PickerContext
+    from tui.cloud.inbox import Inbox
+
+# The screens a key opens (log, help, config, picker), clouds.yaml and the all-projects inbox
+# are imported when first used: the first rows do not need them, and importing them at start
+# (rich.pretty and attrs come with the log screen) is time before the first frame.
 
 log = logging.getLogger("imshare.app")
 
@@ -311,6 +314,8 @@ class ImshareApp(ReportsWorkerFailures, App[int]):
     # ----------------------------------------------------------- the scope
 
     def _new_inbox(self) -> Inbox:
+        from tui.cloud.inbox import Inbox
+
         return Inbox(self.session, regions=self.regions)
 
     def _scope_key(self) -> str:
@@ -442,20 +447,29 @@ class ImshareApp(ReportsWorkerFailures, App[int]):
         self.exit()
 
     def action_show_log(self) -> None:
+        from tui.app.screens.log import LogScreen
+
         if not isinstance(self.screen, LogScreen):
             self.push_screen(LogScreen(self.message_log, journal_path=self.journal.path))
 
     def action_help(self) -> None:
+        from tui.app.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen, read_only=self.read_only))
 
     def action_config(self) -> None:
+        from tui.app.screens.config import ConfigScreen
+
         if not isinstance(self.screen, ConfigScreen):
             self._open_config()
 
     def _open_config(
         self, settings: Settings | None = None, *, first_run: bool = False, status: str = ""
     ) -> None:
+        from tui.app.screens.config import ConfigScreen
+        from tui.settings import clouds_yaml
+
         clouds: list[str] = []
         with contextlib.suppress(ConfigError):  # a broken clouds.yaml keeps nobody out
             clouds = clouds_yaml.list_clouds()
@@ -487,6 +501,8 @@ class ImshareApp(ReportsWorkerFailures, App[int]):
 
     @work(exclusive=True, group="switch", exit_on_error=False, description="Switching")
     async def action_switch_context(self) -> None:
+        from tui.app.screens.picker import ContextPicker
+
         choice = await self.push_screen_wait(
             ContextPicker(self._picker_context(), self.session.list_projects)
         )
@@ -494,6 +510,9 @@ class ImshareApp(ReportsWorkerFailures, App[int]):
             await self._apply_choice(choice)
 
     def _picker_context(self) -> PickerContext:
+        from tui.app.screens.picker import PickerContext
+        from tui.settings import clouds_yaml
+
         problem = ""
         profiles: list[str] = []
         clouds: list[str] = []

@@ -16,6 +16,7 @@ import contextlib
 import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on, work
@@ -41,8 +42,6 @@ from tui.app.messages import (
     ReportsWorkerFailures,
     UndoFinished,
 )
-from tui.app.screens.describe import DescribeScreen
-from tui.app.screens.projects import ProjectsScreen, project_counts
 from tui.app.screens.prompts import ConfirmScreen, OwnerScreen, SummaryScreen, VaultScreen
 from tui.app.store import VIEWS, ImageStore
 from tui.app.widgets.context_bar import ContextBar, ViewTabs
@@ -50,7 +49,6 @@ from tui.app.widgets.detail_pane import DetailPane, beside_width, describe, owne
 from tui.app.widgets.footer import KeyFooter
 from tui.app.widgets.image_table import LEGEND, ImageTable
 from tui.cloud.errors import ApiError
-from tui.cloud.inbox import Inbox, ScopeDone, ScopeFailed, ScopePage
 from tui.cloud.models import ALL_STATUSES, Decision, MemberStatus, SharedImage
 from tui.cloud.session import CloudSession, PasswordRequired, StatusFailed, StatusPage
 from tui.filter_language import compile_filter, with_field
@@ -58,6 +56,11 @@ from tui.formatting import safe_text
 from tui.journal import Journal, JournalEntry
 from tui.rules import Plan, Rule
 from tui.settings import owners
+
+if TYPE_CHECKING:
+    # The all-projects inbox, the describe and the projects screens are imported when first
+    # used: one project's first rows need none of them.
+    from tui.cloud.inbox import Inbox
 
 # Below this width the detail pane moves under the table.
 NARROW_WIDTH = 100
@@ -438,6 +441,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
     @work(exclusive=True, group="list", exit_on_error=False, description="Listing all projects")
     async def _list_inbox(self, generation: int, inbox: Inbox) -> None:
         """Every project of the user at once; one that fails is named, the others list."""
+        from tui.cloud.inbox import ScopeDone, ScopeFailed, ScopePage
+
         token = inbox.base.current_token
         try:
             await inbox.discover()
@@ -607,6 +612,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         """Where the shares are, per project; picking one narrows the table to it."""
         if self.inbox is None:
             return
+        from tui.app.screens.projects import ProjectsScreen, project_counts
+
         rows = project_counts(
             self.inbox.scopes,
             self.inbox.unreached,
@@ -677,6 +684,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
 
     def action_describe(self) -> None:
         """The highlighted image on the whole screen; escape comes back to the same row."""
+        from tui.app.screens.describe import DescribeScreen
+
         image = self.query_one(ImageTable).current
         if image is None:
             return
