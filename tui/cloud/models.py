@@ -7,6 +7,7 @@ inconsistent (OTC sends numbers and booleans as strings, timestamps come in seve
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -121,6 +122,14 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ("" if value is None else str(value))
 
 
+def _common(value: Any) -> str:
+    """A value most rows repeat (owner, OS, formats, statuses): one string object shared by
+    every row that has it. Each decoded page holds its own copies, which the rows would
+    otherwise keep: about 0.5 KB per row, 25 MB at 50,000 shares."""
+    text = _str(value)
+    return sys.intern(text if type(text) is str else str(text))
+
+
 # Boolean ``__support_*`` flags shown as "supported features"; the GPU type fields hold a
 # type name rather than a flag and are shown as such.
 _FEATURE_FLAGS: dict[str, str] = {
@@ -227,27 +236,27 @@ class SharedImage:
         return cls(
             id=_str(data.get("id")),
             name=_str(data.get("name")),
-            owner=_str(data.get("owner")),
+            owner=_common(data.get("owner")),
             status=status,
-            os_version=_str(data.get("__os_version")),
-            os_type=_str(data.get("__os_type")),
-            os_bit=_str(data.get("__os_bit")),
-            platform=_str(data.get("__platform")),
+            os_version=_common(data.get("__os_version")),
+            os_type=_common(data.get("__os_type")),
+            os_bit=_common(data.get("__os_bit")),
+            platform=_common(data.get("__platform")),
             size_bytes=size,
-            disk_format=_str(data.get("disk_format")),
-            container_format=_str(data.get("container_format")),
-            image_status=_str(data.get("status")),
-            visibility=_str(data.get("visibility")),
+            disk_format=_common(data.get("disk_format")),
+            container_format=_common(data.get("container_format")),
+            image_status=_common(data.get("status")),
+            visibility=_common(data.get("visibility")),
             min_disk_gb=parse_int(data.get("min_disk")),
             min_ram_mb=parse_int(data.get("min_ram")),
             created_at=parse_timestamp(data.get("created_at")),
             updated_at=parse_timestamp(data.get("updated_at")),
             tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
             description=description,
-            image_type=_str(data.get("__imagetype")),
+            image_type=_common(data.get("__imagetype")),
             whole_image=bool(parse_bool(data.get("__whole_image"))),
-            virtual_env_type=_str(data.get("virtual_env_type")),
-            hw_firmware_type=_str(data.get("hw_firmware_type")),
+            virtual_env_type=_common(data.get("virtual_env_type")),
+            hw_firmware_type=_common(data.get("hw_firmware_type")),
             protected=bool(parse_bool(data.get("protected"))),
             encrypted=bool(_str(data.get("__system__cmkid"))),
             features=tuple(features),
