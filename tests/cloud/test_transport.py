@@ -16,7 +16,7 @@ import httpx
 import pytest
 from support import keystone_token_response, mock_settings
 
-from tui.cloud import ApiError, MemberStatus, http
+from tui.cloud import ApiError, MemberStatus
 from tui.cloud.http import tls_verify
 from tui.settings.model import Settings
 
@@ -216,29 +216,3 @@ def test_a_configured_remote_http_image_endpoint_is_refused_before_any_request(c
     assert main(["list"]) == 2
     err = capsys.readouterr().err
     assert "IMS endpoint uses plain http://" in err and "allow_insecure_http" in err
-
-
-@pytest.fixture
-def prepared_tls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The default TLS context built ahead on its thread, as the app's launch does; the
-    module's state is put back after the test."""
-    monkeypatch.setattr(http, "_prepared_tls", None)
-    http.prepare_default_tls()
-
-
-async def test_a_prepared_default_context_still_verifies(prepared_tls, tls_server, make_session):
-    url, _cert = tls_server
-    with pytest.raises(ApiError) as caught:
-        await make_session(_settings(url)).token()
-    assert "certificate" in caught.value.message
-    assert "OS_CACERT" in caught.value.hint
-
-
-async def test_a_prepared_default_context_leaves_a_ca_bundle_and_verify_off_alone(
-    prepared_tls, tls_server, make_session
-):
-    url, cert = tls_server
-    for extra in ({"cacert": str(cert)}, {"verify": False}):
-        with pytest.raises(ApiError) as caught:
-            await make_session(_settings(url, **extra)).token()
-        assert caught.value.status == 401, extra  # the TLS handshake succeeded

@@ -303,9 +303,6 @@ def main() -> int:
     spawned_at = args.spawned_at if args.spawned_at is not None else T0
 
     imports_started = time.perf_counter()
-    from tui.cloud.http import prepare_default_tls
-
-    prepare_default_tls()  # as tui.app.launch does before it imports the app
     from tui import files
     from tui.app.app import ImshareApp
     from tui.cloud.token_cache import TokenCache

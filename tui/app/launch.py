@@ -47,9 +47,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, crash_log: Path, demo_dirs: list[Path]) -> tuple[int, bool]:
     """Run the app; returns its exit code and whether it crashed."""
-    from tui.cloud.http import prepare_default_tls
-
-    prepare_default_tls()  # the CA bundle loads on another core while Textual is imported
     from tui.app.app import ImshareApp
 
     with ExitStack() as stack:

@@ -13,7 +13,6 @@ import json
 import math
 import random
 import ssl
-import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -43,48 +42,12 @@ MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 TRANSPORT_ERRORS = (httpx.HTTPError, ssl.SSLError)
 
 
-class _PreparedTls:
-    """The default TLS context (what httpx builds for ``verify=True``), built on a thread.
-
-    Loading the CA bundle is 30-100 ms of OpenSSL work that runs with the GIL released; the app
-    starts it before it imports Textual, so it is done on the other core by the time the
-    session builds its client instead of delaying the first request.
-    """
-
-    def __init__(self) -> None:
-        self._result: ssl.SSLContext | None = None
-        self._thread = threading.Thread(target=self._build, name="imshare-tls", daemon=True)
-        self._thread.start()
-
-    def _build(self) -> None:
-        # Failing here changes nothing: the client then builds (and reports) it as before.
-        with contextlib.suppress(Exception):
-            self._result = httpx.create_ssl_context(verify=True, trust_env=True)
-
-    def context(self) -> ssl.SSLContext | None:
-        self._thread.join()
-        return self._result
-
-
-_prepared_tls: _PreparedTls | None = None
-
-
-def prepare_default_tls() -> None:
-    """Start building the default TLS context now, for the clients built later in this
-    process (they then share it). Without this call every client builds its own, as before."""
-    global _prepared_tls
-    if _prepared_tls is None:
-        _prepared_tls = _PreparedTls()
-
-
 def tls_verify(settings: Settings) -> ssl.SSLContext | bool:
-    """``False`` only when the user turned verification off; a context for CA/client certs;
-    the prepared default context (``prepare_default_tls``) or ``True`` otherwise."""
+    """``False`` only when the user turned verification off; a context for CA/client certs."""
     if not settings.verify:
         return False
     if not (settings.cacert or settings.cert):
-        prepared = _prepared_tls.context() if _prepared_tls is not None else None
-        return prepared if prepared is not None else True
+        return True
     try:
         context = ssl.create_default_context(
             cafile=str(Path(settings.cacert).expanduser()) if settings.cacert else None
