@@ -134,6 +134,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         self.context_hint = context_hint
         self.load_at_start = load_at_start
         self._generation = 0
+        # Rows of the running first listing the table shows (see _listing_progress).
+        self._partial_shown = 0
         self._operations = itertools.count(1)
         self._decision_queued = False
         self._detail_timer: Timer | None = None
@@ -398,6 +400,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
     def load_images(self) -> None:
         """Start a listing; the previous rows stay until it is complete."""
         self._generation += 1
+        self._partial_shown = 0
         self.store.begin_listing()
         self._update_tabs()  # the counts read "…" until the first listing is in
         self.query_one(ContextBar).set_activity("loading shares…")
@@ -494,8 +497,11 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         bar = self.query_one(ContextBar)
         bar.set_token(message.token)
         bar.set_activity(f"loading shares… {len(message.images)} so far")
-        if not self.store.loaded_once:
-            # Show the first rows before the rest arrives.
+        if not self.store.loaded_once and len(message.images) >= 2 * self._partial_shown:
+            # Show the first rows before the rest arrives. Later pages join the table each
+            # time the rows have doubled: every time costs a sort and a measure of all rows,
+            # so 50,000 shares take 7 of them instead of one per page (53).
+            self._partial_shown = len(message.images)
             self.store.add_partial(message.images)
             self._refresh_table()
 
