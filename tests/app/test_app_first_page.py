@@ -48,3 +48,29 @@ async def test_first_rows_show_while_later_pages_load(make_cloud: Any, make_app:
             "All": len(every),
         }
         assert "so far" not in screen_text(app)
+
+
+async def test_first_rows_show_early_again_in_another_project(
+    make_cloud: Any, make_app: Any
+) -> None:
+    """The second listing of the app (another project) shows its first page early too, and
+    only that project's rows."""
+    cloud = make_cloud(
+        images=2 * IMAGES, seed=1, latency_ms=LATENCY_MS, projects=2, regions=("eu-de",)
+    )
+    other = cloud.user_projects()[1]
+    pending = cloud.shared_image_ids("pending", project=other.id)
+    assert len(pending) > FIRST_PAGE_LIMIT  # (the demo shares a tenth with a second project)
+    app = make_app(cloud)
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = await wait_loaded(pilot)
+        await app._switch(app.session.for_project(other.id))
+        grid = table(app)
+        await wait_for(pilot, lambda: len(grid.rows) > 0, what="the other project's first rows")
+        early = [image.id for image in grid.rows]
+        assert main.store.listing, "the first rows came only with the last page"
+        assert set(early) <= set(pending)
+        await wait_loaded(pilot)
+        final = [image.id for image in grid.rows]
+        assert len(final) == len(set(final))
+        assert sorted(final) == sorted(pending)

@@ -7,6 +7,7 @@ For every size N it starts ``imshare demo-server --images N`` as a separate proc
 
 1. ``imshare list --status all --json`` wall time, with a cached token and without one;
 2. the app (headless, ``app_probe.py``): first rows drawn, all rows loaded, from process start;
+   each run followed by a bare Textual app (``bare_probe.py``, one ``Static``): its first frame;
 3. filter keystrokes and cursor moves in the app (p50/p95), at sizes >= 10,000;
 4. (once, on its own demo cloud with 50 ms latency) accepting 200 images through
    ``CloudSession.set_status_many`` with the app's concurrency (8);
