@@ -572,16 +572,21 @@ def scope_problem(args: argparse.Namespace) -> str:
 
 
 def _command_fn(args: argparse.Namespace) -> CommandFn:
-    from tui.cli import commands, everywhere
-    from tui.cloud.models import MemberStatus
+    """The command to run; the every-project commands (and the inbox under them) are
+    imported only when asked for, so one project's `imshare list` does not load them."""
+    from tui.cli import commands
 
     all_projects = bool(getattr(args, "all_projects", None))
-    if args.command == "projects":
-        return everywhere.projects
-    if args.command == "list" and all_projects:
-        return everywhere.list_everywhere
     status = DECISIONS.get(args.command)
-    if status is not None and (all_projects or getattr(args, "project", None)):
+    every = status is not None and (all_projects or getattr(args, "project", None))
+    if args.command == "projects" or (args.command == "list" and all_projects) or every:
+        from tui.cli import everywhere
+        from tui.cloud.models import MemberStatus
+
+        if args.command == "projects":
+            return everywhere.projects
+        if args.command == "list":
+            return everywhere.list_everywhere
         return everywhere.decide_in_projects(MemberStatus(status))
     return commands.COMMANDS[args.command]
 
