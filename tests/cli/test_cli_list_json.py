@@ -8,6 +8,7 @@ the stdlib ``json`` module, and the escaping rule written out by hand — hostil
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from pathlib import Path
@@ -125,3 +126,17 @@ def test_list_json_exit_code_says_whether_shares_are_pending(cloud_env, capsys):
         cloud_env.set_member_status(image_id, "rejected")
     assert main(["list", "--status", "all", "--json", "--exit-code"]) == 0
     assert capsys.readouterr().out == _expected(cloud_env, ["accepted", "rejected"], {})
+
+
+def test_the_garbage_collector_runs_again_after_a_listing(cloud_env, capsys):
+    """A listing pauses the cyclic collector while it builds its rows; whatever ends it (a
+    listing that failed for every status included), the collector runs again afterwards."""
+    assert gc.isenabled()
+    assert main(["list", "--status", "all", "-f", "csv"]) == 0
+    assert gc.isenabled()
+    capsys.readouterr()
+    for status in ("pending", "accepted", "rejected"):
+        cloud_env.fail_listing(status, status=400)
+    assert main(["list", "--status", "all", "--json"]) == 1
+    assert capsys.readouterr().out == ""
+    assert gc.isenabled()

@@ -193,6 +193,7 @@ _ODD_DOCUMENTS: list[dict] = [
     {"id": "a", "name": "plain", "owner": "o1", "status": "active", "visibility": "shared"},
     {"id": "b", "__image_size": "42949672960", "size": 0, "min_disk": "40", "min_ram": 1024.0},
     {"id": "c", "__image_size": "0", "size": 123, "min_disk": True, "min_ram": "lots"},
+    {"id": "j", "__image_size": "2048", "size": 1024},  # both: IMS's own size wins
     {"id": "d", "size": "77", "__whole_image": "True", "tags": "not-a-list"},
     {"id": "e", "__whole_image": 1, "tags": ["ok", 3, None, "fine"], "name": None},
     {"id": 17, "name": 42, "owner": None, "__os_version": 7, "disk_format": ["x"]},
