@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_config_path
+from platformdirs import user_config_path, user_state_path
 
 APP_NAME = "imshare"
 
@@ -90,6 +90,15 @@ def config_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return default_config_dir()
+
+
+def state_dir() -> Path:
+    """Where the journal and the watch state live: the user state directory (XDG
+    ``~/.local/state/imshare``); ``IMSHARE_CONFIG_DIR`` moves them with the rest."""
+    override = os.environ.get("IMSHARE_CONFIG_DIR")
+    if override:
+        return Path(override).expanduser()
+    return user_state_path(APP_NAME, appauthor=False)
 
 
 def config_file() -> Path:
