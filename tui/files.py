@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 import time
 from collections.abc import Iterator
@@ -360,6 +359,8 @@ def write_user_file(path: Path, data: bytes, what: str) -> Path:
 
 
 def _replace(path: Path, data: bytes) -> None:
+    import secrets  # here: `imshare locate` names paths and writes none (hashlib, OpenSSL)
+
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, FILE_MODE)
     try:
