@@ -191,3 +191,44 @@ def test_select_keeps_the_order_and_takes_prebuilt_haystacks():
     assert [i.name for i in picked] == ["Windows 2022 Datacenter", "Windows 2019 (2022 build)"]
     assert flt.select(IMAGES) == picked
     assert compile_filter("").select(IMAGES) == IMAGES
+
+
+@pytest.mark.parametrize(
+    ("wider", "narrower", "narrows"),
+    [
+        ("ubu", "ubun", True),
+        ("ubu", "ubu 22", True),
+        ("ubu", "22 ubuntu", True),
+        ("name:ubu", "name:ubun", True),
+        ("name:ubu", "ubun", False),  # a plain term also finds the id, owner and OS
+        ("ubu", "name:ubun", False),
+        ("!ubun", "!ubu", True),  # not containing "ubu" implies not containing "ubun"
+        ("!ubu", "!ubun", False),  # typing on after "!" widens the filter
+        ("status:p", "status:pe", True),
+        ("status:pe", "status:p", False),
+        ("", "ubu", True),
+        ("ubu", "", False),
+        ("colour:red", "colour:redx", False),  # matched nothing: nothing to narrow
+    ],
+)
+def test_narrows_only_when_every_match_of_the_narrower_filter_matches_the_wider(
+    wider, narrower, narrows
+):
+    assert compile_filter(narrower).narrows(compile_filter(wider)) is narrows
+
+
+def test_narrows_never_drops_a_match():
+    """Against the images of the tests: whenever ``narrows`` says so, every image the
+    narrower filter matches, the wider one matches too."""
+    texts = ["", "u", "ub", "ubu", "!u", "!ub", "name:u", "name:ub", "os:u", "status:p",
+             "status:pe", "!status:p", "u b", "ub u", "1", "12", "!1", "!12"]  # fmt: skip
+    hays = [haystack(image) for image in IMAGES]
+    checked = 0
+    for wide_text in texts:
+        for narrow_text in texts:
+            wide, narrow = compile_filter(wide_text), compile_filter(narrow_text)
+            if narrow.narrows(wide):
+                checked += 1
+                for hay in hays:
+                    assert not narrow.matches(hay) or wide.matches(hay), (wide_text, narrow_text)
+    assert checked > len(texts)

@@ -603,3 +603,44 @@ async def test_started_with_a_filter_the_app_shows_it_and_filters(
         assert main.query_one("#filter-bar").has_class("-active")
         expected = [i for i in cloud.shared_image_ids("pending") if _matches(cloud, i, "ubuntu")]
         assert sorted(visible_ids(app)) == sorted(expected) and expected
+
+
+async def test_typing_and_erasing_a_filter_key_by_key_shows_what_it_matches(
+    cloud: Any, make_app: Any
+) -> None:
+    """A keystroke that narrows the last filter tests only the rows it matched, and a
+    backspace finds an earlier result: at every step the table must still hold exactly the
+    rows the text matches from scratch, also where a longer text matches *more* rows (a
+    negated term typed on) and a term is added or ends in a field."""
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        await pilot.press("4")
+        everything = list(table(app).rows)
+        field = main.query_one("#filter", Input)
+        await pilot.press("slash")
+
+        def expected(text: str) -> list[str]:
+            def one(image_id: str, term: str) -> bool:
+                if term.startswith("!"):
+                    return not term[1:] or not one(image_id, term[1:])
+                if term.startswith("status:"):
+                    return cloud.member_status(image_id).startswith(term[7:])
+                return _matches(cloud, image_id, term)
+
+            return [i.id for i in everything if all(one(i.id, t) for t in text.split())]
+
+        seen: set[int] = set()
+        for typed in ("!ubu", "ntu", " status:p", "e"):
+            for char in typed:
+                await pilot.press("space" if char == " " else char)
+                await pilot.pause()
+                assert visible_ids(app) == expected(field.value), field.value
+                seen.add(len(visible_ids(app)))
+        for _ in range(len(field.value)):
+            await pilot.press("backspace")
+            await pilot.pause()
+            assert visible_ids(app) == expected(field.value), field.value
+            seen.add(len(visible_ids(app)))
+        assert field.value == "" and visible_ids(app) == [i.id for i in everything]
+        assert len(seen) > 4  # the steps matched different numbers of rows

@@ -116,3 +116,48 @@ async def test_rows_and_details_on_screen_follow_moves_filters_and_decisions(
             await pilot.press("down")
             await _settle(pilot)
             _check_screen(app, cloud)
+
+
+async def test_the_scrollbar_follows_the_rows_a_filter_leaves(cloud: Any, make_app: Any) -> None:
+    """A filter keystroke changes the row count without a layout of the screen: the scrollbar
+    must still go when the rows fit, come back when they do not, have a thumb for the rows
+    there are, and a table scrolled to its end must not stay scrolled past the new end."""
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        await pilot.press("4")
+        grid = table(app)
+        grid.focus()
+        await pilot.press("end")
+        await _settle(pilot)
+        everything = len(grid.rows)
+        height = grid.scrollable_content_region.height
+        assert everything + 1 > height and grid.show_vertical_scrollbar
+        assert grid.scroll_y > 0
+        end_image = grid.current
+        # A filter that keeps the image at the end and a few rows more than fit on screen.
+        word = end_image.id[:1]
+        await pilot.press("/", *word)
+        await _settle(pilot)
+        some = len(grid.rows)
+        assert end_image in grid.rows
+        if some + 1 > height:
+            assert grid.show_vertical_scrollbar
+            assert grid.vertical_scrollbar.window_virtual_size == some + 1
+        assert grid.scroll_y <= grid.max_scroll_y
+        _check_screen(app, cloud)
+        # The whole id: one row, no scrollbar, the table as wide as its widget.
+        await pilot.press(*end_image.id[1:])
+        await _settle(pilot)
+        assert [image.id for image in grid.rows] == [end_image.id]
+        assert not grid.show_vertical_scrollbar
+        assert grid.scroll_y == 0
+        assert grid.scrollable_content_region.width == grid.content_region.width
+        _check_screen(app, cloud)
+        await pilot.press("escape")
+        await _settle(pilot)
+        assert len(grid.rows) == everything and grid.show_vertical_scrollbar
+        assert grid.vertical_scrollbar.window_virtual_size == everything + 1
+        assert grid.scrollable_content_region.width == grid.content_region.width - 1
+        _check_screen(app, cloud)
+        assert main.store.filter_text == ""

@@ -66,7 +66,7 @@ async def test_names_with_markup_are_shown_literally(cloud: Any, make_app: Any) 
         await pilot.pause()
         assert set(visible_ids(app)) == set(ids[:3])
         label = str(main.query_one("#filter-label").render())
-        assert label.startswith("Filter / 3 of ")
+        assert label.split()[:4] == ["Filter", "/", "3", "of"]
         await pilot.press("escape")
         # Clicking the name that looks like an action link only moves the cursor.
         table(app).move_to(0)

@@ -71,7 +71,7 @@ class Frames:
         self.last_render = 0.0
         self._original = app._display
         self._compositor_update = CompositorUpdate
-        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[float]]] = []
+        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[tuple[float, float]]]] = []
         self.marks: dict[str, float] = {}
         self.watch: dict[str, Callable[[], bool]] = {}
         app._display = self._display
@@ -82,6 +82,7 @@ class Frames:
         if self.app.is_headless and isinstance(renderable, self._compositor_update):
             renderable.render_segments(self.app.console)
         now = time.perf_counter()
+        cpu = time.process_time()
         self.count += 1
         self.last_render = now - started
         for name, condition in list(self.watch.items()):
@@ -91,11 +92,13 @@ class Frames:
         for entry in list(self._waiters):
             condition, future = entry
             if not future.done() and condition():
-                future.set_result(now)
+                future.set_result((now, cpu))
                 self._waiters.remove(entry)
 
-    def wait_for(self, condition: Callable[[], bool]) -> asyncio.Future[float]:
-        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+    def wait_for(self, condition: Callable[[], bool]) -> asyncio.Future[tuple[float, float]]:
+        """Resolves with (wall clock, process CPU time) at the end of the first screen update
+        after which ``condition`` holds."""
+        future: asyncio.Future[tuple[float, float]] = asyncio.get_running_loop().create_future()
         self._waiters.append((condition, future))
         return future
 
@@ -123,22 +126,24 @@ def _summary(samples: list[float]) -> dict[str, Any]:
 
 async def _keystroke(
     app: Any, frames: Frames, key: str, char: str | None, done: Callable[[], bool]
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     """Post one key as the terminal driver would; time until a frame shows its effect.
 
-    Returns ``(latency, render)``: from posting the ``Key`` event to the end of the first screen
-    update after which ``done()`` holds (the handler ran, the table took the new rows or cursor,
-    and that state was rendered), and how long that last screen update itself took.
+    Returns ``(latency, render, cpu)``: from posting the ``Key`` event to the end of the first
+    screen update after which ``done()`` holds (the handler ran, the table took the new rows or
+    cursor, and that state was rendered), how long that last screen update itself took, and the
+    CPU time this process spent over the latency (the same as the latency on an idle machine;
+    on a busy one the difference is time spent waiting for a core).
     """
     from textual import events
 
     future = frames.wait_for(done)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     event = events.Key(key, char)
     event.set_sender(app)
     app.post_message(event)
-    finished = await asyncio.wait_for(future, timeout=10)
-    return finished - started, frames.last_render
+    finished, cpu_finished = await asyncio.wait_for(future, timeout=10)
+    return finished - started, frames.last_render, cpu_finished - cpu_started
 
 
 async def _interact(app: Any, frames: Frames, main: Any, table: Any) -> dict[str, Any]:
@@ -157,6 +162,7 @@ async def _interact(app: Any, frames: Frames, main: Any, table: Any) -> dict[str
     await settle()
     filter_samples: list[float] = []
     filter_render: list[float] = []
+    filter_cpu: list[float] = []
     matched: list[int] = []
     for word in FILTER_WORDS:
         typed = ""
@@ -169,9 +175,10 @@ async def _interact(app: Any, frames: Frames, main: Any, table: Any) -> dict[str
                 return store.filter_text == want and table.rows is store.visible()
 
             key_name = "space" if char == " " else key
-            latency, render = await _keystroke(app, frames, key_name, char, shown)
+            latency, render, cpu = await _keystroke(app, frames, key_name, char, shown)
             filter_samples.append(latency)
             filter_render.append(render)
+            filter_cpu.append(cpu)
             matched.append(len(table.rows))
             await asyncio.sleep(KEY_GAP)
     await _keystroke(app, frames, "escape", None, lambda: app.focused is table)
@@ -179,6 +186,7 @@ async def _interact(app: Any, frames: Frames, main: Any, table: Any) -> dict[str
 
     cursor_samples: list[float] = []
     cursor_render: list[float] = []
+    cursor_cpu: list[float] = []
     for key in CURSOR_KEYS:
         before = table.cursor
         page = table._page()
@@ -193,17 +201,20 @@ async def _interact(app: Any, frames: Frames, main: Any, table: Any) -> dict[str
         def moved(target: int = target) -> bool:
             return table.cursor == target
 
-        latency, render = await _keystroke(app, frames, key, None, moved)
+        latency, render, cpu = await _keystroke(app, frames, key, None, moved)
         cursor_samples.append(latency)
         cursor_render.append(render)
+        cursor_cpu.append(cpu)
         await asyncio.sleep(KEY_GAP)
     return {
         "rows": len(store.visible()),
         "filter": _summary(filter_samples),
         "filter_render": _summary(filter_render),
+        "filter_cpu": _summary(filter_cpu),
         "filter_matches": {"min": min(matched), "max": max(matched)},
         "cursor": _summary(cursor_samples),
         "cursor_render": _summary(cursor_render),
+        "cursor_cpu": _summary(cursor_cpu),
         "key_gap": KEY_GAP,
     }
 

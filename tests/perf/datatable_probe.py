@@ -91,6 +91,7 @@ async def _interact(app: Any, frames: Any) -> dict[str, Any]:
     field.focus()
     await asyncio.sleep(0.3)
     filter_samples: list[float] = []
+    filter_cpu: list[float] = []
     for word in app_probe.FILTER_WORDS:
         typed = ""
         for key, char in [(ch, ch) for ch in word] + [("backspace", None)] * len(word):
@@ -101,12 +102,14 @@ async def _interact(app: Any, frames: Any) -> dict[str, Any]:
                 return app.filter_text == want and table.row_count == app.shown
 
             key_name = "space" if char == " " else key
-            latency, _ = await app_probe._keystroke(app, frames, key_name, char, shown)
+            latency, _, cpu = await app_probe._keystroke(app, frames, key_name, char, shown)
             filter_samples.append(latency)
+            filter_cpu.append(cpu)
             await asyncio.sleep(app_probe.KEY_GAP)
     table.focus()
     await asyncio.sleep(0.3)
     cursor_samples: list[float] = []
+    cursor_cpu: list[float] = []
     page = max(1, table.scrollable_content_region.height - 1)
     for key in app_probe.CURSOR_KEYS:
         before = table.cursor_row
@@ -115,13 +118,16 @@ async def _interact(app: Any, frames: Any) -> dict[str, Any]:
         def moved(before: int = before) -> bool:
             return table.cursor_row != before
 
-        latency, _ = await app_probe._keystroke(app, frames, key, None, moved)
+        latency, _, cpu = await app_probe._keystroke(app, frames, key, None, moved)
         cursor_samples.append(latency)
+        cursor_cpu.append(cpu)
         del step
         await asyncio.sleep(app_probe.KEY_GAP)
     return {
         "filter": app_probe._summary(filter_samples),
         "cursor": app_probe._summary(cursor_samples),
+        "filter_cpu": app_probe._summary(filter_cpu),
+        "cursor_cpu": app_probe._summary(cursor_cpu),
     }
 
 

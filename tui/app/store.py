@@ -24,6 +24,8 @@ from tui.rules import Plan, Rule, RuleSet, plan
 from tui.settings.owners import OwnerBook
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Filter results kept per sorted view (see ImageStore.visible): a word typed and erased.
+_FILTERS_KEPT = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,10 @@ class ImageStore:
         # in the filter is then a few substring tests per row instead of building texts.
         self._sorted_texts: list[Haystack] | None = None
         self._visible_texts: list[Haystack] = []
+        # Recent filters' results (rows, haystacks) for the current sorted view: a keystroke
+        # that narrows the last filter tests only its rows, a backspace finds its result here.
+        self._filtered: dict[str, tuple[Filter, list[SharedImage], list[Haystack]]] = {}
+        self._counts: dict[MemberStatus | None, int] | None = None
         self._texts: dict[str, tuple[SharedImage, Haystack]] = {}
         #: The names and trust levels the user gave owners (owners.toml).
         self.owners = OwnerBook()
@@ -197,12 +203,16 @@ class ImageStore:
         return rows
 
     def counts(self) -> dict[MemberStatus | None, int]:
-        result: dict[MemberStatus | None, int] = dict.fromkeys(VIEWS, 0)
-        for image in self._images.values():
-            if image.status is not None:
-                result[image.status] += 1
-        result[None] = len(self._images)
-        return result
+        """Images per status (``None``: all), counted once per change of the rows: the tabs
+        and the filter bar ask on every keystroke, and a count of 10,000 costs ~5 ms."""
+        if self._counts is None:
+            result: dict[MemberStatus | None, int] = dict.fromkeys(VIEWS, 0)
+            for image in self._images.values():
+                if image.status is not None:
+                    result[image.status] += 1
+            result[None] = len(self._images)
+            self._counts = result
+        return dict(self._counts)
 
     # ---------------------------------------------------------------- listing
 
@@ -384,6 +394,13 @@ class ImageStore:
         self._sorted = None
         self._sorted_texts = None
         self._visible = None
+        self._filtered = {}
+        self._counts = None
+
+    def prepare_filter(self) -> None:
+        """Build every image's filter haystack now (~100 ms at 10,000 shares), so that the
+        first filter keystroke after a listing does not: called once the listing is drawn."""
+        self._search_texts(list(self._images.values()))
 
     def _search_texts(self, rows: list[SharedImage]) -> list[Haystack]:
         texts = self._texts
@@ -417,16 +434,32 @@ class ImageStore:
         source = self._sorted_view()
         if self._compiled.empty:
             self._visible, self._visible_texts = source, []
+        elif text in self._filtered:
+            _compiled, self._visible, self._visible_texts = self._filtered[text]
         else:
-            if self._sorted_texts is None:
-                self._sorted_texts = self._search_texts(source)
-            texts = self._sorted_texts
+            rows, texts = self._narrowest(self._compiled)
             matches = self._compiled.matches
             picked = [n for n, hay in enumerate(texts) if matches(hay)]
-            self._visible = [source[n] for n in picked]
+            self._visible = [rows[n] for n in picked]
             self._visible_texts = [texts[n] for n in picked]
+            if len(self._filtered) >= _FILTERS_KEPT:
+                del self._filtered[next(iter(self._filtered))]
+            self._filtered[text] = (self._compiled, self._visible, self._visible_texts)
         self._visible_filter = text
         return self._visible
+
+    def _narrowest(self, compiled: Filter) -> tuple[list[SharedImage], list[Haystack]]:
+        """The fewest rows (and their haystacks) that hold every match of ``compiled``: the
+        smallest kept result of a filter it narrows, else the whole sorted view."""
+        best: tuple[list[SharedImage], list[Haystack]] | None = None
+        for wider, rows, texts in self._filtered.values():
+            if (best is None or len(rows) < len(best[0])) and compiled.narrows(wider):
+                best = (rows, texts)
+        if best is not None:
+            return best
+        if self._sorted_texts is None:
+            self._sorted_texts = self._search_texts(self._sorted_view())
+        return self._sorted_view(), self._sorted_texts
 
     # ------------------------------------------------------------------ marks
 
