@@ -9,11 +9,13 @@ import unicodedata
 import pytest
 from hostile import ATTACKS, CJK, HOSTILE, HOSTILE_SHOWN, MARKUP, SHOWN, forbidden
 
+from tui import formatting
 from tui.formatting import (
     cell_width,
     fit_cells,
     fit_cells_middle,
     safe_json,
+    safe_json_lines,
     safe_text,
     short_id,
 )
@@ -80,6 +82,25 @@ def test_json_of_every_code_point_round_trips():
     text = safe_json([everything, "\ud800", "\udfff"])
     assert forbidden(text) == []
     assert json.loads(text) == [everything, "\ud800", "\udfff"]
+
+
+@pytest.mark.parametrize("c_encoder", [True, False], ids=["C encoder", "no C encoder"])
+def test_json_lines_are_each_items_safe_json(c_encoder, monkeypatch):
+    """``list --json`` writes many objects with one pass of the sanitiser over the whole
+    text: the same bytes as each object's own ``safe_json``, one per line, all of it inert."""
+    if not c_encoder:  # as on a Python without json's C accelerator
+        monkeypatch.setattr(formatting, "_C_ENCODE", None)
+    everything = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF)
+    items = [
+        {"name": HOSTILE, "tags": [CJK, "\ud800 lone", "\u2028", MARKUP], "n": 1, "x": None},
+        {"name": everything, "ok": True, "size": 2**40, "t": []},
+        {"name": "plain", "nested": {"a": [1, 2.5, "\x85"]}},
+    ]
+    text = safe_json_lines(items)
+    assert text == ",\n".join(safe_json(item) for item in items)
+    assert forbidden(text) == []
+    assert [json.loads(line.removesuffix(",")) for line in text.split("\n")] == items
+    assert safe_json_lines([]) == ""
 
 
 def cells(text: str) -> int:

@@ -28,14 +28,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_config_path
+from platformdirs import user_config_path, user_state_path
 
 APP_NAME = "imshare"
 
@@ -90,6 +89,15 @@ def config_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return default_config_dir()
+
+
+def state_dir() -> Path:
+    """Where the journal and the watch state live: the user state directory (XDG
+    ``~/.local/state/imshare``); ``IMSHARE_CONFIG_DIR`` moves them with the rest."""
+    override = os.environ.get("IMSHARE_CONFIG_DIR")
+    if override:
+        return Path(override).expanduser()
+    return user_state_path(APP_NAME, appauthor=False)
 
 
 def config_file() -> Path:
@@ -351,6 +359,8 @@ def write_user_file(path: Path, data: bytes, what: str) -> Path:
 
 
 def _replace(path: Path, data: bytes) -> None:
+    import secrets  # here: `imshare locate` names paths and writes none (hashlib, OpenSSL)
+
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, FILE_MODE)
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
@@ -113,10 +114,41 @@ def safe_text(text: str, *, multiline: bool = False) -> str:
 
 
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
+#: ``_JSON_ENCODER``'s C encoder, made once: ``encode`` makes a new one per call, which was a
+#: fifth of writing 10,000 images. Its arguments are what ``JSONEncoder.iterencode`` passes
+#: (no circular check: our values are trees); None where Python has no C accelerator.
+_C_ENCODE = (
+    json.encoder.c_make_encoder(
+        None,
+        _JSON_ENCODER.default,
+        json.encoder.encode_basestring,
+        None,
+        _JSON_ENCODER.key_separator,
+        _JSON_ENCODER.item_separator,
+        False,
+        False,
+        True,
+    )
+    if json.encoder.c_make_encoder is not None
+    else None
+)
 
 
 def _json_escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
+
+
+def _inert_json(text: str) -> str:
+    r"""JSON text with C1 controls, DEL, bidi controls, U+2028/U+2029 and lone surrogates as
+    ``\uXXXX`` (``json`` escaped the C0 controls itself).
+
+    These characters can only occur inside JSON strings (the syntax around them is ASCII),
+    where an escape means exactly the character it replaces: so a text made of several
+    encoded values joined by ASCII gets the same bytes in one pass as value by value.
+    """
+    if (text.isascii() and "\x7f" not in text) or _JSON_UNSAFE.search(text) is None:
+        return text  # in ASCII, json left only DEL unescaped
+    return _JSON_UNSAFE.sub(_json_escape, text)
 
 
 def safe_json(value: object, *, indent: int | None = None) -> str:
@@ -130,11 +162,17 @@ def safe_json(value: object, *, indent: int | None = None) -> str:
         text = _JSON_ENCODER.encode(value)  # one encoder, not one per image
     else:
         text = json.dumps(value, ensure_ascii=False, indent=indent)
-    if (text.isascii() and "\x7f" not in text) or _JSON_UNSAFE.search(text) is None:
-        return text  # in ASCII, json left only DEL unescaped
-    # These characters can only occur inside JSON strings (the syntax around them is
-    # ASCII), where an escape means exactly the character it replaces.
-    return _JSON_UNSAFE.sub(_json_escape, text)
+    return _inert_json(text)
+
+
+def safe_json_lines(items: Iterable[object]) -> str:
+    """Each item as ``safe_json`` writes it, joined by ``,\\n``: the same bytes, from one
+    encoder and one pass of the sanitiser over the whole text instead of one per item
+    (``imshare list --json`` writes tens of thousands of objects)."""
+    if _C_ENCODE is None:
+        return _inert_json(",\n".join(map(_JSON_ENCODER.encode, items)))
+    encode = _C_ENCODE
+    return _inert_json(",\n".join(["".join(encode(item, 0)) for item in items]))
 
 
 # ----------------------------------------------------------------------------- cell width

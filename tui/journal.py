@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_state_path
-
 from tui import files
 
 JOURNAL_VERSION = 1
@@ -36,10 +34,7 @@ FILE_NAME = "journal.jsonl"
 
 
 def journal_dir() -> Path:
-    override = os.environ.get("IMSHARE_CONFIG_DIR")
-    if override:
-        return Path(override).expanduser()
-    return user_state_path(files.APP_NAME, appauthor=False)
+    return files.state_dir()
 
 
 def journal_file() -> Path:

@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tui import __version__
+from tui import __version__, files, journal, rules, watch_state
+from tui.cli import main
+from tui.filter_language import field_list
+from tui.settings import owners
 
 HEAVY = ("httpx", "asyncio", "textual")
 
@@ -41,6 +44,16 @@ def _imported(
     return proc, modules
 
 
+#: What each quick command must not load either (issue 14): only what it prints. `--help`
+#: lists the filter fields from a constant, not from the filter language and the models;
+#: `locate` names the files without the modules that own them, and logs nothing.
+NOT_FOR = {
+    "--version": ("tui.settings.model", "tui.filter_language", "tui.cloud", "logging"),
+    "--help": ("tui.settings.model", "tui.filter_language", "tui.cloud", "logging"),
+    "locate": ("tui.journal", "tui.watch_state", "tui.settings.owners", "tui.rules", "logging"),
+}
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [
@@ -58,6 +71,52 @@ def test_quick_commands_import_no_network_stack_and_no_ui(
     assert "tui.cli.main" in modules  # the listing is real: the entry point was loaded
     loaded = sorted(name for name in modules if name.split(".")[0] in HEAVY)
     assert loaded == [], f"imshare {' '.join(args)} imported {loaded[:8]}"
+    unwanted = NOT_FOR[args[0]]
+    needless = sorted(name for name in modules if name.startswith(unwanted))
+    assert needless == [], f"imshare {' '.join(args)} imported {needless[:8]}"
+
+
+def test_help_names_the_fields_of_the_filter_language(capsys: pytest.CaptureFixture[str]) -> None:
+    """The help's field list is a constant (so `--help` loads no filter language): it must be
+    the filter language's own list, on both help pages that show it."""
+    assert field_list() == main.FILTER_FIELDS
+    for args in (["--help"], ["list", "--help"]):
+        with pytest.raises(SystemExit):
+            main.main(args)
+        shown = " ".join(capsys.readouterr().out.split())
+        assert field_list() in shown, args
+
+
+@pytest.mark.parametrize("override", [True, False], ids=["IMSHARE_CONFIG_DIR", "XDG dirs"])
+def test_locate_prints_the_paths_the_modules_use(
+    override: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`locate` names each file without importing the module that owns it: the paths must be
+    the ones those modules read and write, with the config dir moved and without (then the
+    journal and the watch state live in the state dir, apart from the config)."""
+    if not override:
+        monkeypatch.delenv("IMSHARE_CONFIG_DIR")
+        monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+    assert main.main(["locate"]) == 0
+    printed = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    printed = {name: value.strip() for name, value in printed.items()}
+    assert printed == {
+        "config": str(files.config_file()),
+        "token cache": str(files.token_cache_file()),
+        "log file": str(files.log_file()),
+        "crash log": str(files.crash_log_file()),
+        "journal": str(journal.journal_file()),
+        "watch state": str(watch_state.state_file()),
+        "clouds.yaml": "(none found)",
+        "owners": str(owners.owners_file()),
+        "rules": str(rules.rules_file()),
+    }
+    if not override:
+        assert str(tmp_path / "xdg-state") in printed["journal"]
+        assert printed["journal"] != str(files.config_dir() / "journal.jsonl")
 
 
 def test_a_command_that_talks_to_a_cloud_still_loads_it(config_dir: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hostile import HOSTILE, hostile_doc
 
 from tui.cloud import Member, MemberStatus, SharedImage, Token
 from tui.cloud.models import parse_bool, parse_int, parse_timestamp
@@ -182,3 +183,45 @@ def test_settings_repr_never_shows_the_password():
     assert "hunter2-very-secret" not in str(settings)
     assert "password='***'" in repr(settings)
     assert "hunter2" not in repr([settings])
+
+
+# What real and odd clouds send, for ``json_from_api`` against ``from_api(...).to_json()``:
+# OTC's strings, numbers as floats and strings, a size only in ``size``, a zero
+# ``__image_size``, times in every format (and none, and junk), tags that are not a list or
+# hold non-strings, ids and names of the wrong type, flags in every spelling.
+_ODD_DOCUMENTS: list[dict] = [
+    {"id": "a", "name": "plain", "owner": "o1", "status": "active", "visibility": "shared"},
+    {"id": "b", "__image_size": "42949672960", "size": 0, "min_disk": "40", "min_ram": 1024.0},
+    {"id": "c", "__image_size": "0", "size": 123, "min_disk": True, "min_ram": "lots"},
+    {"id": "j", "__image_size": "2048", "size": 1024},  # both: IMS's own size wins
+    {"id": "d", "size": "77", "__whole_image": "True", "tags": "not-a-list"},
+    {"id": "e", "__whole_image": 1, "tags": ["ok", 3, None, "fine"], "name": None},
+    {"id": 17, "name": 42, "owner": None, "__os_version": 7, "disk_format": ["x"]},
+    {"id": "f", "created_at": "2018-10-28T12:00:00+02:00", "updated_at": "2018-10-28 10:00:00"},
+    {"id": "g", "created_at": "2015-11-09T01:42:57.527363Z", "updated_at": "yesterday"},
+    {"id": "h", "created_at": 1700000000, "updated_at": "2019-02-13T06:52:13.855000z"},
+    {
+        "id": "i",
+        "__whole_image": "no",
+        "__os_type": "Linux",
+        "__platform": "Ubuntu",
+        "container_format": "bare",
+        "__support_kvm": "true",
+        "__description": "d",
+    },
+]
+
+
+@pytest.mark.parametrize("status", [MemberStatus.PENDING, MemberStatus.REJECTED, None])
+def test_json_from_api_is_the_models_json(demo_cloud, status):
+    """``imshare list --json`` writes ``json_from_api``'s objects, the rest of imshare reads
+    models: for every document the two must say the same (the demo's images, hostile ones and
+    the odd ones above)."""
+    documents = [demo_cloud.image(i) for i in demo_cloud.shared_image_ids()]
+    documents.append(hostile_doc(documents[0], "hostile", f"!a {HOSTILE}", status=HOSTILE))
+    documents += _ODD_DOCUMENTS
+    for document in documents:
+        assert (
+            SharedImage.json_from_api(document, status)
+            == SharedImage.from_api(document, status).to_json()
+        ), document

@@ -97,6 +97,52 @@ async def test_lists_match_the_server_for_every_status(demo_cloud, make_session)
         assert images, f"the demo cloud should have {status} shares"
 
 
+async def test_documents_are_the_listing_without_models(demo_cloud, make_session):
+    """``list_share_documents`` (for ``imshare list --json``) lists what ``list_shares`` does:
+    the same images, our own dropped, each as its model's JSON object."""
+    session = make_session(demo_cloud)
+    models = await session.list_shares(ALL_STATUSES)
+    documents = await session.list_share_documents(ALL_STATUSES)
+    assert not models.failed and not documents.failed
+    # By id: the three statuses answer in any order.
+    by_id = {row["id"]: row for row in documents.images}
+    assert by_id == {image.id: image.to_json() for image in models.images}
+    assert len(by_id) == len(documents.images)
+    assert {row["id"] for row in documents.images} == set(demo_cloud.shared_image_ids())
+
+
+@pytest.mark.parametrize("documents", [False, True], ids=["models", "documents"])
+async def test_a_status_that_fails_after_its_first_page_keeps_none_of_its_rows(
+    make_session, mock_cloud, documents
+):
+    """The accepted listing answers its first page, then its second fails: none of its rows
+    may be shown as if they were all of them; the other statuses are complete. (A mock: the
+    demo cloud cannot be made to fail one page of one listing.)"""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = request.url.params["member_status"]
+        if "marker" not in request.url.params:
+            images = [
+                {"id": f"{status}-{n}", "name": f"{status} {n}", "owner": "other"} for n in (1, 2)
+            ]
+            link = f"/v2/images?member_status={status}&visibility=shared&marker={status}-2"
+            return httpx.Response(200, json={"images": images, "next": link})
+        if status == "accepted":
+            return httpx.Response(400, json={"error": {"message": "bad marker"}})
+        return httpx.Response(200, json={"images": [{"id": f"{status}-3", "owner": "other"}]})
+
+    cloud = mock_cloud(handler)
+    session = make_session(cloud.settings(), transport=cloud.transport)
+    if documents:
+        listing = await session.list_share_documents(ALL_STATUSES)
+        ids = {row["id"] for row in listing.images}
+    else:
+        listing = await session.list_shares(ALL_STATUSES)
+        ids = {image.id for image in listing.images}
+    assert set(listing.failed) == {MemberStatus.ACCEPTED}
+    assert ids == {f"{s}-{n}" for s in ("pending", "rejected") for n in (1, 2, 3)}
+
+
 async def test_own_images_are_filtered_out(demo_cloud, make_session):
     own = set(demo_cloud.own_image_ids())
     assert own, "the demo cloud seeds images the caller owns"

@@ -5,7 +5,9 @@
 For every size N it starts ``imshare demo-server --images N`` as a separate process, reads its
 ``export OS_*=...`` lines and measures, each in a fresh process:
 
-1. ``imshare list --status all --json`` wall time, with a cached token and without one;
+1. ``imshare list --status all --json`` wall time, with a cached token (interleaved with the
+   floor, ``floor_list.py``: bare httpx + asyncio making the same three listings with the
+   same token) and without one;
 2. the app (headless, ``app_probe.py``): first rows drawn, all rows loaded, from process start;
    each run followed by a bare Textual app (``bare_probe.py``, one ``Static``): its first frame;
 3. filter keystrokes and cursor moves in the app (p50/p95), at sizes >= 10,000;
@@ -29,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import compileall
 import inspect
 import itertools
 import json
@@ -57,6 +58,10 @@ DEFAULT_OSC = Path("/tmp/osc-venv/bin/openstack")
 PROBE = HERE / "app_probe.py"
 YARDSTICK = HERE / "datatable_probe.py"
 BARE = HERE / "bare_probe.py"
+FLOOR = HERE / "floor_list.py"
+#: Interleaved runs of imshare and of the floor, at least, for the ratio (issue 14, item 4).
+FLOOR_RUNS = 7
+FLOOR_LIMIT = 1.15
 
 BULK_IMAGES = 200
 BULK_LATENCY_MS = 50
@@ -82,6 +87,20 @@ _SCRUB_NAMES = {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"}
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _compile_bytecode() -> dict[str, Any]:
+    """Compile imshare's modules to ``__pycache__`` as ``pip install`` does, before anything is
+    timed. An editable install writes them on first import, unless ``PYTHONDONTWRITEBYTECODE``
+    is set (it is in some shells here): then every imshare run compiled its ~40 modules from
+    source (~0.14 s), which no installed imshare does, while the floor's httpx came compiled."""
+    import compileall
+
+    ok = compileall.compile_dir(str(REPO / "tui"), quiet=1)
+    return {
+        "compiled": bool(ok),
+        "PYTHONDONTWRITEBYTECODE": os.environ.get("PYTHONDONTWRITEBYTECODE"),
+    }
 
 
 def _log(text: str) -> None:
@@ -271,18 +290,61 @@ def _timed_runs(runs: int, one: Callable[[], float], *, warmup: int = 1) -> dict
 # ----------------------------------------------------------------------------- measurements
 
 
+def _floor_env(config: Path) -> dict[str, str]:
+    """What ``floor_list.py`` needs from the token ``imshare login`` cached: the token, the
+    image endpoint and the project (``Token.to_cache``'s keys in ``tokens.json``)."""
+    entries = list(json.loads((config / "tokens.json").read_text())["tokens"].values())
+    if len(entries) != 1:
+        raise RuntimeError(f"expected one cached token after `imshare login`, found {len(entries)}")
+    (entry,) = entries
+    return {
+        "FLOOR_TOKEN": entry["token"],
+        "FLOOR_IMAGE_URL": entry["image_endpoint"],
+        "FLOOR_PROJECT_ID": entry["project_id"],
+    }
+
+
+def _listed(out: bytes, who: str, expected: int) -> int:
+    listed = len(json.loads(out))
+    if listed != expected:
+        raise RuntimeError(f"{who} returned {listed} images, expected {expected}")
+    return listed
+
+
 def measure_cli(server: DemoServer, workdir: Path, runs: int) -> dict[str, Any]:
-    """``imshare list --status all --json``: cached token, then a fresh config dir each run."""
+    """``imshare list --status all --json``: cached token, interleaved with the floor
+    (``floor_list.py``, bare httpx + asyncio, the same token); then a fresh config dir each run.
+
+    The two alternate run by run (at least ``FLOOR_RUNS`` each, after one warm-up of both), so
+    load from other work hits both alike; each sample has its wall and CPU time."""
     command = [*_imshare_command(), "list", "--status", "all", "--json"]
+    floor_command = [sys.executable, str(FLOOR)]
     result: dict[str, Any] = {}
     with _config_dir(workdir, "cached") as config:
         env = {**_base_env(), **server.env, "IMSHARE_CONFIG_DIR": str(config)}
         _run([*_imshare_command(), "login"], env)
-        _, out = _run(command, env)
-        listed = len(json.loads(out))
-        if listed != server.images:
-            raise RuntimeError(f"imshare list returned {listed} images, expected {server.images}")
-        result["cached"] = _timed_runs(runs, lambda: _run(command, env)[0], warmup=0)
+        floor_env = {**_base_env(), **_floor_env(config)}
+        listed = _listed(_run(command, env)[1], "imshare list", server.images)
+        _listed(_run(floor_command, floor_env)[1], "floor_list.py", server.images)
+        wall: dict[str, list[float]] = {"cached": [], "floor": []}
+        cpu: dict[str, list[float]] = {"cached": [], "floor": []}
+        for _ in range(max(runs, FLOOR_RUNS)):
+            for name, (argv, run_env) in (
+                ("cached", (command, env)),
+                ("floor", (floor_command, floor_env)),
+            ):
+                elapsed, _out, _rss, used = _run_rss(argv, run_env)
+                wall[name].append(elapsed)
+                cpu[name].append(used)
+        for name in wall:
+            result[name] = {
+                "best": min(wall[name]),
+                "median": _median(wall[name]),
+                "samples": wall[name],
+                "cpu_median": _median(cpu[name]),
+                "cpu_samples": cpu[name],
+            }
+        result["ratio_to_floor"] = result["cached"]["median"] / result["floor"]["median"]
     result["listed"] = listed
 
     def uncached() -> float:
@@ -693,12 +755,31 @@ def _checks(data: dict[str, Any]) -> list[dict[str, Any]]:
         if cli:
             cached = cli["cached"]["median"]
             uncached = cli["uncached"]["median"]
+            cpu = (
+                f" (cpu {cli['cached']['cpu_median']:.2f} s)"
+                if "cpu_median" in cli["cached"]
+                else ""
+            )
             if n == 1000:
-                add(f"CLI list {label}, cached token", cached, "<= 0.35 s", cached <= 0.35)
+                add(f"CLI list {label}, cached token{cpu}", cached, "<= 0.35 s", cached <= 0.35)
             elif n == 10000:
-                add(f"CLI list {label}, cached token", cached, "<= 1.0 s", cached <= 1.0)
+                add(f"CLI list {label}, cached token{cpu}", cached, "<= 1.0 s", cached <= 1.0)
             else:
-                add(f"CLI list {label}, cached token", cached, "(growth)", None)
+                add(f"CLI list {label}, cached token{cpu}", cached, "(growth)", None)
+            floor = cli.get("floor")
+            if floor:
+                add(
+                    f"floor: bare httpx list {label} (yardstick, cpu {floor['cpu_median']:.2f} s)",
+                    floor["median"],
+                    "(yardstick)",
+                    None,
+                )
+                ratio = cli["ratio_to_floor"]
+                if n == 1000:
+                    limit = f"<= {FLOOR_LIMIT:g}x"
+                    add(f"CLI list / floor, {label}", ratio, limit, ratio <= FLOOR_LIMIT, "x")
+                else:
+                    add(f"CLI list / floor, {label}", ratio, "(info)", None, "x")
             add(f"CLI list {label}, no cached token", uncached, "(info)", None)
         osc = size.get("osc")
         if osc and cli:
@@ -1042,11 +1123,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "sizes": {},
     }
-    # Byte-code for every module the children import, as `pip install` leaves it: with
-    # PYTHONDONTWRITEBYTECODE set (as on shared machines) each fresh process would otherwise
-    # compile the app's modules from source again (~0.2 s of the app's start-up).
-    for tree in (REPO / "tui", HERE):
-        compileall.compile_dir(tree, quiet=1)
+    data["bytecode"] = _compile_bytecode()
     workdir = Path(tempfile.mkdtemp(prefix="imshare-bench-"))
     try:
         if "startup" not in skip:

@@ -20,21 +20,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import getpass
 import logging
 import re
 import shutil
 import sys
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tui import files, journaled, logsetup
-from tui.cli import scopes
+from tui import files, logsetup
 from tui.cli.output import (
     Row,
     UnknownColumn,
+    json_array,
     needs_members,
     render_list,
     render_show,
@@ -49,7 +51,6 @@ from tui.cli.stdio import (
     out,
 )
 from tui.cloud.errors import ApiError
-from tui.cloud.inbox import Scope
 from tui.cloud.models import ALL_STATUSES, Decision, Member, MemberStatus, SharedImage
 from tui.cloud.session import AskPassword, CloudSession
 from tui.cloud.token_cache import TokenCache
@@ -58,6 +59,11 @@ from tui.formatting import countdown, safe_text
 from tui.settings import owners
 from tui.settings.model import ConfigError, Settings
 from tui.settings.sources import LoadedConfig, load
+
+if TYPE_CHECKING:
+    # Only the decisions use them: `imshare list` does not load the journal or the inbox.
+    from tui import journaled
+    from tui.cloud.inbox import Scope
 
 log = logging.getLogger("imshare.cli")
 
@@ -359,13 +365,39 @@ def pending_exit(args: argparse.Namespace, images: Sequence[SharedImage]) -> int
     return 0
 
 
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a listing builds its rows.
+
+    Ten thousand images are some 400,000 objects (the decoded pages, the models, the output),
+    all alive until the output is written, so each of the collector's passes over them finds
+    nothing to free; at 10,000 shares they cost ~0.2 s of CPU, a fifth of the command.
+    Reference counting still frees everything as usual; the collector resumes afterwards.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 async def list_shares(session: CloudSession, context: Context) -> int:
     """Print what could be listed; a status that could not be listed is named on stderr and
     makes the exit code 1 (it wins over ``--exit-code``'s 3: the answer is incomplete)."""
+    with cyclic_gc_paused():
+        return await _list_shares(session, context)
+
+
+async def _list_shares(session: CloudSession, context: Context) -> int:
     args = context.args
     fmt = output_format(args)
     plan = listing_plan(args)
     wanted, statuses = plan.wanted, plan.statuses
+    if fmt == "json" and not args.columns and wanted.empty and statuses:
+        return await _list_json(session, args, statuses)
     failed: dict[MemberStatus, ApiError] = {}
     listed: list[SharedImage] = []
     if statuses:
@@ -383,8 +415,7 @@ async def list_shares(session: CloudSession, context: Context) -> int:
     if images or fmt in ("json", "csv"):
         width = table_width(args) if fmt == "table" else 0
         out(render_list(rows, fmt, args.columns, max_width=width))
-    for status, error in failed.items():
-        err(f"could not list the {status.value} shares, so this list is incomplete: {error.reason}")
+    report_unlisted(failed)
     report_member_failures(member_failures)
     if failed or member_failures:
         return 1
@@ -392,6 +423,41 @@ async def list_shares(session: CloudSession, context: Context) -> int:
     if fmt == "table" and summary:
         err(summary)
     return pending_exit(args, images)
+
+
+async def _list_json(
+    session: CloudSession, args: argparse.Namespace, statuses: Sequence[MemberStatus]
+) -> int:
+    """``list --json`` without ``-c`` and ``--filter``: the documented objects made straight
+    from the cloud's (``SharedImage.json_from_api``), no model between, which at 10,000 images
+    saves a fifth of the command. The same rows, order, bytes, failures and exit code as
+    ``_list_shares`` (tests/cli/test_cli_list_json.py compares the two)."""
+    listing = await session.list_share_documents(statuses)
+    if len(listing.failed) == len(statuses):
+        raise next(iter(listing.failed.values()))  # nothing listed at all: one plain error
+    book = owner_book()
+    rows = listing.images
+    # sort_images' order: within one project the receiving project and region are the same.
+    rows.sort(key=lambda row: (row["name"].lower(), row["id"]))
+    name_of, trust_of = book.name_of, book.trust_of
+    for row in rows:
+        owner = row["owner"]
+        row["owner_name"] = name_of(owner) or None
+        row["owner_trust"] = trust_of(owner).value
+    out(json_array(rows))
+    report_unlisted(listing.failed)
+    if listing.failed:
+        return 1
+    pending = MemberStatus.PENDING.value
+    if args.exit_code and any(row["status"] == pending for row in rows):
+        return EXIT_PENDING
+    return 0
+
+
+def report_unlisted(failed: dict[MemberStatus, ApiError]) -> None:
+    """One stderr line per status that could not be listed: the list printed is incomplete."""
+    for status, error in failed.items():
+        err(f"could not list the {status.value} shares, so this list is incomplete: {error.reason}")
 
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
@@ -666,6 +732,8 @@ async def _shared_elsewhere(
             not token.region or scope.region == token.region
         )
 
+    from tui.cli import scopes
+
     try:
         inbox = await scopes.open_inbox(session, regions_of(context))
         try:
@@ -689,6 +757,9 @@ def decide(status: MemberStatus) -> CommandFn:
     """
 
     async def run(session: CloudSession, context: Context) -> int:
+        from tui import journaled  # decisions only: `imshare list` does not load the journal
+        from tui.cli import scopes
+
         args = context.args
         image_ids = list(dict.fromkeys(args.image_ids))
         vault_id = getattr(args, "vault_id", "") or ""

@@ -4,13 +4,13 @@ Scripts must start fast, so nothing here imports Textual, asyncio or httpx at mo
 app (``tui.app.launch``), the demo cloud (``tui.democloud.cli``) and the commands that talk to a
 cloud (:mod:`tui.cli.commands`, where the exit codes are listed) are imported only when their
 command runs, so `imshare --version`, `--help` and `locate` cost little more than Python's own
-start-up (`tests/cli/test_cli_startup.py` checks what they import).
+start-up; they load no settings model, filter language or logging either
+(`tests/cli/test_cli_startup.py` checks what they import).
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable
@@ -28,12 +28,9 @@ from tui.cli.stdio import (
     StdoutFailed,
     err,
 )
-from tui.settings.model import ConfigError, parse_regions
 
 if TYPE_CHECKING:
     from tui.cli.commands import CommandFn
-
-log = logging.getLogger("imshare.cli")
 
 STATUS_CHOICES = ("pending", "accepted", "rejected", "all")
 #: The decision commands and the member status each sets (``MemberStatus`` values: the
@@ -47,15 +44,19 @@ DECISIONS = {
 #: scope has something to show (the current project keeps shares of its own).
 DEMO_PROJECTS = 6
 DEMO_REGIONS = ("eu-de", "eu-nl")
+#: The fields a filter term can name (``tui.filter_language.FIELDS``), as the help pages list
+#: them: a constant, so `imshare --help` does not import the filter language and the models
+#: under it (tests/cli/test_cli_startup.py checks that it says what the filter language does).
+FILTER_FIELDS = "name: id: owner: os: status: format: member: region:"
 
 
 # ----------------------------------------------------------------------------- parsing
 
 
 class _OnHelp:
-    """Text that only a help page shows, made when the page is printed: the column and field
-    names live in modules (the output columns, the filter language, the models under them)
-    that `imshare --version` and every command that never prints help must not import."""
+    """Text that only a help page shows, made when the page is printed: the column names live
+    in modules (the output columns, the models under them) that `imshare --version`, `--help`
+    and every command that never prints a subcommand's help must not import."""
 
     def __init__(self, make: Callable[[], str]) -> None:
         self._make = make
@@ -88,12 +89,6 @@ def _project_columns() -> str:
     from tui.cli.projects_output import PROJECT_COLUMNS
 
     return ", ".join(column.name for column in PROJECT_COLUMNS)
-
-
-def _filter_fields() -> str:
-    from tui.filter_language import field_list
-
-    return field_list()
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> None:
@@ -241,13 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--read-only", action="store_true", help="browse only; accepting and rejecting are off"
     )
     tui_options.add_argument("--theme", metavar="NAME", help="colour theme (e.g. ansi-dark)")
-    _on_help(
-        tui_options.add_argument(
-            "--filter",
-            metavar="TEXT",
-            help="start filtered, as if TEXT was typed after / (fields: %(fields)s)",
-        ),
-        fields=_filter_fields,
+    tui_options.add_argument(
+        "--filter",
+        metavar="TEXT",
+        help=f"start filtered, as if TEXT was typed after / (fields: {FILTER_FIELDS})",
     )
     tui_options.add_argument(
         "--refresh",
@@ -280,16 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="member status to list (default: pending; with a status: filter term, the "
         "statuses it can match)",
     )
-    _on_help(
-        sub.add_argument(
-            "--filter",
-            metavar="TEXT",
-            default=argparse.SUPPRESS,  # `imshare --filter X list` keeps X
-            help="only images matching TEXT: words that must all match the name, id, owner "
-            "or OS; field:text for one field (%(fields)s); !term negates; "
-            '"quoted words" are one term; case-insensitive',
-        ),
-        fields=_filter_fields,
+    sub.add_argument(
+        "--filter",
+        metavar="TEXT",
+        default=argparse.SUPPRESS,  # `imshare --filter X list` keeps X
+        help="only images matching TEXT: words that must all match the name, id, owner "
+        f"or OS; field:text for one field ({FILTER_FIELDS}); !term negates; "
+        '"quoted words" are one term; case-insensitive',
     )
     _add_output_options(sub, listing=True)
     _add_scope_options(sub, in_subcommand=True)
@@ -506,6 +495,9 @@ def _non_negative_int(text: str) -> int:
 
 
 def _regions(text: str) -> tuple[str, ...]:
+    # Imported only when --region is given: the settings model is no part of `--help`.
+    from tui.settings.model import ConfigError, parse_regions
+
     try:
         regions = parse_regions(text, "region")
     except ConfigError as error:
@@ -572,16 +564,21 @@ def scope_problem(args: argparse.Namespace) -> str:
 
 
 def _command_fn(args: argparse.Namespace) -> CommandFn:
-    from tui.cli import commands, everywhere
-    from tui.cloud.models import MemberStatus
+    """The command to run; the every-project commands (and the inbox under them) are
+    imported only when asked for, so one project's `imshare list` does not load them."""
+    from tui.cli import commands
 
     all_projects = bool(getattr(args, "all_projects", None))
-    if args.command == "projects":
-        return everywhere.projects
-    if args.command == "list" and all_projects:
-        return everywhere.list_everywhere
     status = DECISIONS.get(args.command)
-    if status is not None and (all_projects or getattr(args, "project", None)):
+    every = status is not None and (all_projects or getattr(args, "project", None))
+    if args.command == "projects" or (args.command == "list" and all_projects) or every:
+        from tui.cli import everywhere
+        from tui.cloud.models import MemberStatus
+
+        if args.command == "projects":
+            return everywhere.projects
+        if args.command == "list":
+            return everywhere.list_everywhere
         return everywhere.decide_in_projects(MemberStatus(status))
     return commands.COMMANDS[args.command]
 
@@ -644,14 +641,11 @@ def main(argv: list[str] | None = None) -> int:
         _usage_error(parser, problem)
 
     is_tui = args.command is None
-    from tui import logsetup  # here: `--version` and `--help` have exited above, without it
-
     try:
-        logsetup.configure(bool(args.debug), stderr=not is_tui)
-        if not is_tui:  # the app shows them itself, as toasts
-            for problem in logsetup.problems:
-                err(f"warning: {problem}")
-        log.debug("imshare %s: %s", __version__, " ".join(arguments))
+        # `locate` logs nothing, so without --debug it sets up no logging and answers as
+        # fast as `--version`; everything else has its log (and warnings) from here on.
+        if args.debug or args.command != "locate":
+            _start_logging(bool(args.debug), is_tui, arguments)
         if is_tui:
             return _run_tui(args)
         return _dispatch(args)
@@ -679,12 +673,27 @@ def main(argv: list[str] | None = None) -> int:
         return code
 
 
+def _start_logging(debug: bool, is_tui: bool, arguments: list[str]) -> None:
+    """Imported here: `--version` and `--help` have exited before, without logging."""
+    import logging
+
+    from tui import logsetup
+
+    logsetup.configure(debug, stderr=not is_tui)
+    if not is_tui:  # the app shows them itself, as toasts
+        for problem in logsetup.problems:
+            err(f"warning: {problem}")
+    logging.getLogger("imshare.cli").debug("imshare %s: %s", __version__, " ".join(arguments))
+
+
 def _cloud_failure(error: Exception) -> int | None:
     """The exit code of a failure of the cloud layer, said on stderr; None for anything else.
 
     Imported here, not at the top: only a command that talked to a cloud can raise these, and
     the commands that do not must not pay for importing httpx.
     """
+    import logging
+
     from tui.cloud.errors import ApiError
     from tui.cloud.session import PasswordRequired
     from tui.formatting import safe_text
@@ -693,7 +702,7 @@ def _cloud_failure(error: Exception) -> int | None:
         err(f"{error.message}: set OS_PASSWORD, or run `imshare login` in a terminal")
         return 2
     if isinstance(error, ApiError):
-        log.debug("failed: %r", error)
+        logging.getLogger("imshare.cli").debug("failed: %r", error)
         err(safe_text(error.summary))  # the cloud's words: one line, inert
         return 1
     return None

@@ -28,7 +28,7 @@ from typing import Any
 from tui.cli import table
 from tui.cli.stdio import FORMATS  # noqa: F401 (re-exported: output formats are named here too)
 from tui.cloud.models import Member, SharedImage, iso_utc
-from tui.formatting import human_size, safe_json, safe_text, short_id, table_time
+from tui.formatting import human_size, safe_json, safe_json_lines, safe_text, short_id, table_time
 from tui.settings.owners import OwnerBook
 
 _NO_OWNERS = OwnerBook()
@@ -437,8 +437,7 @@ def json_array(items: Sequence[object]) -> str:
     """
     if not items:
         return "[]"
-    body = ",\n".join(safe_json(item) for item in items)
-    return f"[\n{body}\n]"
+    return f"[\n{safe_json_lines(items)}\n]"
 
 
 def _scoped_json(row: Row) -> dict[str, Any]:

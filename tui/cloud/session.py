@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import httpx
@@ -70,12 +70,17 @@ ProgressCallback = Callable[[Decision], None]
 SendCallback = Callable[[list[str], bool], None]
 
 
+#: What a listing's page holds: models (``SharedImage``) or the JSON objects of
+#: ``list_share_documents``.
+ItemT = TypeVar("ItemT")
+
+
 @dataclass(frozen=True, slots=True)
-class StatusPage:
+class StatusPage(Generic[ItemT]):
     """A page of one status's listing."""
 
     status: MemberStatus
-    images: list[SharedImage]
+    images: list[ItemT]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +98,7 @@ class StatusFailed:
     error: ApiError
 
 
-ListingEvent = StatusPage | StatusDone | StatusFailed
+ListingEvent = StatusPage[SharedImage] | StatusDone | StatusFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +106,14 @@ class Listing:
     """A listing's result: the images, and the statuses that failed (with why)."""
 
     images: list[SharedImage]
+    failed: dict[MemberStatus, ApiError]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentListing:
+    """``Listing`` for output that needs no model: each image as its JSON object."""
+
+    images: list[dict[str, Any]]
     failed: dict[MemberStatus, ApiError]
 
 
@@ -648,12 +661,31 @@ class CloudSession:
         raises, since no status can be listed then.
         """
         token = await self.token()
-        queue: asyncio.Queue[ListingEvent | BaseException] = asyncio.Queue()
+
+        def pages(status: MemberStatus) -> AsyncIterator[list[SharedImage]]:
+            return self._pages(status, token, first_page_limit)
+
+        # Closed with this generator, so a caller that stops early cancels the listings now.
+        async with contextlib.aclosing(self._listing_events(statuses, pages)) as events:
+            async for event in events:
+                yield event
+
+    async def _listing_events(
+        self,
+        statuses: Iterable[MemberStatus],
+        pages: Callable[[MemberStatus], AsyncIterator[list[ItemT]]],
+    ) -> AsyncIterator[StatusPage[ItemT] | StatusDone | StatusFailed]:
+        """``iter_listing``'s events for pages of any kind: each status's ``pages`` run
+        concurrently; an ``ApiError`` ends that status with ``StatusFailed``, anything else
+        ends the listing."""
+        queue: asyncio.Queue[StatusPage[ItemT] | StatusDone | StatusFailed | BaseException] = (
+            asyncio.Queue()
+        )
         wanted = list(dict.fromkeys(statuses))
 
         async def pump(status: MemberStatus) -> None:
             try:
-                async for page in self._pages(status, token, first_page_limit):
+                async for page in pages(status):
                     await queue.put(StatusPage(status, page))
             except ApiError as error:
                 await queue.put(StatusFailed(status, error))
@@ -697,6 +729,25 @@ class CloudSession:
     async def _pages(
         self, status: MemberStatus, token: Token, first_page_limit: int | None = None
     ) -> AsyncIterator[list[SharedImage]]:
+        own_project = token.project_id
+        async for documents in self._documents(status, token, first_page_limit):
+            yield [
+                SharedImage.from_api(
+                    item,
+                    status,
+                    member_id=own_project,
+                    member_name=token.project_name,
+                    region=token.region,
+                )
+                for item in documents
+            ]
+
+    async def _documents(
+        self, status: MemberStatus, token: Token, first_page_limit: int | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """The image objects of one status's listing, page by page, as the cloud sent them,
+        less the ones without an id and the ones our own project owns (``visibility=shared``
+        returns those too)."""
         path: str | None = "/v2/images"
         first_limit = min(PAGE_LIMIT, first_page_limit or FIRST_PAGE_LIMIT)
         params: dict[str, Any] | None = {
@@ -719,13 +770,7 @@ class CloudSession:
                 )
             own_project = token.project_id
             yield [
-                SharedImage.from_api(
-                    item,
-                    status,
-                    member_id=own_project,
-                    member_name=token.project_name,
-                    region=token.region,
-                )
+                item
                 for item in images
                 if isinstance(item, dict) and item.get("id") and item.get("owner") != own_project
             ]
@@ -768,20 +813,52 @@ class CloudSession:
     async def list_shares(self, statuses: Iterable[MemberStatus] = ALL_STATUSES) -> Listing:
         """What could be listed: the images of every status that answered, and why the
         others did not (their rows are left out, so nothing partial looks complete)."""
-        by_status: dict[MemberStatus, dict[str, SharedImage]] = {}
+        token = await self.token()
+
+        def pages(status: MemberStatus) -> AsyncIterator[list[SharedImage]]:
+            # Everything is wanted before anything is shown: full pages from the start.
+            return self._pages(status, token, PAGE_LIMIT)
+
+        images, failed = await self._collect(statuses, pages, lambda image: image.id)
+        return Listing(images, failed)
+
+    async def list_share_documents(
+        self, statuses: Iterable[MemberStatus] = ALL_STATUSES
+    ) -> DocumentListing:
+        """``list_shares`` for output that needs no model: each image as the JSON object
+        ``SharedImage.to_json`` would give (``SharedImage.json_from_api``), with the same
+        rules (our own images dropped, one entry per image id, failed statuses reported)."""
+        token = await self.token()
+
+        async def pages(status: MemberStatus) -> AsyncIterator[list[dict[str, Any]]]:
+            async for documents in self._documents(status, token, PAGE_LIMIT):
+                yield [SharedImage.json_from_api(item, status) for item in documents]
+
+        images, failed = await self._collect(statuses, pages, lambda image: image["id"])
+        return DocumentListing(images, failed)
+
+    async def _collect(
+        self,
+        statuses: Iterable[MemberStatus],
+        pages: Callable[[MemberStatus], AsyncIterator[list[ItemT]]],
+        key: Callable[[ItemT], str],
+    ) -> tuple[list[ItemT], dict[MemberStatus, ApiError]]:
+        """Every status's pages, one entry per image id; a failed status keeps none of its
+        rows (nothing partial looks complete) and says why."""
+        by_status: dict[MemberStatus, dict[str, ItemT]] = {}
         failed: dict[MemberStatus, ApiError] = {}
-        # Everything is wanted before anything is shown: full pages from the start.
-        async for event in self.iter_listing(statuses, first_page_limit=PAGE_LIMIT):
-            if isinstance(event, StatusPage):
-                rows = by_status.setdefault(event.status, {})
-                rows.update((image.id, image) for image in event.images)
-            elif isinstance(event, StatusFailed):
-                failed[event.status] = event.error
-                by_status.pop(event.status, None)
-        by_id: dict[str, SharedImage] = {}
+        async with contextlib.aclosing(self._listing_events(statuses, pages)) as events:
+            async for event in events:
+                if isinstance(event, StatusPage):
+                    rows = by_status.setdefault(event.status, {})
+                    rows.update((key(image), image) for image in event.images)
+                elif isinstance(event, StatusFailed):
+                    failed[event.status] = event.error
+                    by_status.pop(event.status, None)
+        by_id: dict[str, ItemT] = {}
         for rows in by_status.values():
             by_id.update(rows)
-        return Listing(list(by_id.values()), failed)
+        return list(by_id.values()), failed
 
     async def get_image(self, image_id: str) -> SharedImage:
         data = await self.call(
