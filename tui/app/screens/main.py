@@ -340,10 +340,11 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
         label = "Filter /"
         if store.filter_problem:
             label = f"Filter / {store.filter_problem}"
-        elif store.filter_text:
+        elif len(store):
             view = store.view.value if store.view else "shared"
             total = str(store.counts()[store.view])
-            # The count padded to the total's digits: the label keeps its width as it changes.
+            # Also before the first key ("10000 of 10000"), and the count padded to the
+            # total's digits: the label keeps its width while the filter is typed.
             label = f"Filter / {len(store.visible()):>{len(total)}} of {total} {view}"
         shown = Text(safe_text(label))
         widget = self.query_one("#filter-label", Label)
