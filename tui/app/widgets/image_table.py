@@ -306,6 +306,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         #: What each line of the widget was last drawn from (see _line_key).
         self._drawn: dict[int, tuple[object, ...]] = {}
         self._partial = False
+        self._prerender_pending = False
 
     # ----------------------------------------------------------------- data
 
@@ -470,7 +471,32 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         else:
             self.refresh_row(old)
             self.refresh_row(new)
-        self._announce()
+        # The detail pane follows once the frame with the moved cursor is out: its text
+        # (5-15 ms) would otherwise come first, and the cursor wait for it.
+        image = self.current
+        self._highlighted_id = self.store.key_of(image) if image else None
+        self.call_after_refresh(self._announce)
+        if not self._prerender_pending:
+            self._prerender_pending = True
+            self.call_after_refresh(self._prerender, 1 if new >= old else -1)
+
+    def _prerender(self, direction: int) -> None:
+        """Draw the page beyond the visible one, in the direction the cursor went, into the
+        row cache once the frame is out: a page key then finds its rows drawn. A page of
+        new rows is about a third of what a page move costs; done here, it is not in the
+        keystroke's time, and it costs nothing when the rows were drawn before."""
+        self._prerender_pending = False
+        if not self.rows or self.size.height < 2:
+            return
+        top, visible, page = int(self.scroll_y), self.size.height - 1, self._page()
+        if direction > 0:
+            indices = range(top + visible, min(len(self.rows), top + visible + page + 1))
+        else:
+            indices = range(max(0, top - page - 1), top)
+        width = self._fit_layout()
+        styles = self._styles()
+        for index in indices:
+            self._render_row(index, width, styles[""], styles)
 
     def refresh_row(self, index: int) -> None:
         """Repaint the line that shows row ``index``, if it is on screen."""
