@@ -8,10 +8,12 @@ does not time anything: it fails on an import, not on a slow machine.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,3 +128,69 @@ def test_a_command_that_talks_to_a_cloud_still_loads_it(config_dir: Path) -> Non
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert {"httpx", "asyncio"} <= modules
     assert "textual" not in modules
+
+
+#: What `imshare list --status all --json` (no --filter, no -c, no OS_CLOUD) must not load:
+#: only what it uses (issue 14). The filter language, clouds.yaml's reader, CSV and the
+#: journal, the decisions' and every-project modules are for other commands and options.
+NOT_FOR_LIST_JSON = (
+    "tui.filter_language",
+    "tui.settings.clouds_yaml",
+    "yaml",
+    "csv",
+    "tui.journal",
+    "tui.journaled",
+    "tui.cli.everywhere",
+    "tui.cloud.inbox",
+    "textual",
+)
+
+
+def test_list_json_imports_only_what_it_uses(cloud_env: Any, config_dir: Path) -> None:
+    proc, modules = _imported(["list", "--status", "all", "--json"], config_dir)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    listed = json.loads(proc.stdout)
+    every = {*cloud_env.shared_image_ids("pending"), *cloud_env.shared_image_ids("accepted")}
+    every |= set(cloud_env.shared_image_ids("rejected"))
+    assert {row["id"] for row in listed} == every  # it really listed, from the demo cloud
+    needless = sorted(name for name in modules if name.startswith(NOT_FOR_LIST_JSON))
+    assert needless == [], f"imshare list --json imported {needless[:8]}"
+
+
+def test_a_filter_still_loads_the_filter_language(cloud_env: Any, config_dir: Path) -> None:
+    """The other side: with --filter the language is loaded and the filter applies."""
+    args = ["list", "--status", "all", "--json", "--filter", "status:rejected"]
+    proc, modules = _imported(args, config_dir)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "tui.filter_language" in modules
+    listed = {row["id"] for row in json.loads(proc.stdout)}
+    assert listed == set(cloud_env.shared_image_ids("rejected"))
+
+
+def _help_pages(parser: Any) -> dict[str, str]:
+    """Every help page of ``parser``: the top level's and each sub-command's (owners set's)."""
+    pages = {"": parser.format_help()}
+    (commands,) = [a for a in parser._actions if a.dest == "command"]
+    for name, sub in commands.choices.items():
+        pages[name] = sub.format_help()
+        for action in sub._actions:
+            if action.dest == "owners_command":
+                pages[f"{name} set"] = action.choices["set"].format_help()
+    return pages
+
+
+def test_help_pages_are_the_same_when_built_on_demand(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sub-command's options are added only when it runs; the page `imshare X --help`
+    prints must be the one a parser with every option added up front shows."""
+    monkeypatch.setenv("COLUMNS", "100")
+    expected = _help_pages(main.build_every_command(main.build_parser()))
+    assert len(expected) > 15 and "--status" in expected["list"]
+    for name, page in expected.items():
+        if name == "demo-server":
+            continue  # its options belong to the demo cloud's own parser
+        with pytest.raises(SystemExit) as stop:
+            main.main([*name.split(), "--help"])
+        assert stop.value.code == 0
+        assert capsys.readouterr().out == page, name

@@ -54,16 +54,17 @@ from tui.cloud.errors import ApiError
 from tui.cloud.models import ALL_STATUSES, Decision, Member, MemberStatus, SharedImage
 from tui.cloud.session import AskPassword, CloudSession
 from tui.cloud.token_cache import TokenCache
-from tui.filter_language import Filter, compile_filter
 from tui.formatting import countdown, safe_text
 from tui.settings import owners
 from tui.settings.model import ConfigError, Settings
 from tui.settings.sources import LoadedConfig, load
 
 if TYPE_CHECKING:
-    # Only the decisions use them: `imshare list` does not load the journal or the inbox.
+    # Only the decisions use them: `imshare list` does not load the journal or the inbox;
+    # nor the filter language without --filter.
     from tui import journaled
     from tui.cloud.inbox import Scope
+    from tui.filter_language import Filter
 
 log = logging.getLogger("imshare.cli")
 
@@ -242,6 +243,8 @@ def output_format(args: argparse.Namespace) -> str:
 def compiled_filter(text: str | None) -> Filter:
     """``--filter TEXT``; a term it cannot understand is a usage error (exit 2) that names
     the fields, before any network call."""
+    from tui.filter_language import compile_filter  # only when there is a filter to read
+
     compiled = compile_filter(text or "")
     if compiled.problems:
         raise CliExit(2, f"--filter {text!r}: {compiled.error}")
@@ -394,6 +397,9 @@ async def list_shares(session: CloudSession, context: Context) -> int:
 async def _list_shares(session: CloudSession, context: Context) -> int:
     args = context.args
     fmt = output_format(args)
+    if fmt == "json" and not args.columns and not getattr(args, "filter", None):
+        # No filter, so no filter language to load: the statuses are --status's, or pending.
+        return await _list_json(session, args, _statuses(args.status or "pending"))
     plan = listing_plan(args)
     wanted, statuses = plan.wanted, plan.statuses
     if fmt == "json" and not args.columns and wanted.empty and statuses:

@@ -11,6 +11,7 @@ start-up; they load no settings model, filter language or logging either
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -181,6 +182,38 @@ def _add_output_options(parser: argparse.ArgumentParser, *, listing: bool) -> No
     )
 
 
+class _LazySubcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Sub-commands whose options are added only when that command is parsed.
+
+    Building every sub-command's options (~100 of them) took ~10 ms of each run, more than a
+    `list` that needs one of them can spare. The top-level help lists only names and help
+    texts, which ``add_parser`` has; a sub-command's own help and parsing run its builder
+    first (``build_all`` builds every one, as the tests compare the pages with)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.builders: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
+
+    def build(self, name: str) -> None:
+        builder = self.builders.pop(name, None)
+        if builder is not None:
+            builder(self._name_parser_map[name])
+
+    def build_all(self) -> None:
+        for name in list(self.builders):
+            self.build(name)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        self.build(values[0])  # argparse has checked that it names a command
+        super().__call__(parser, namespace, values, option_string)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -257,14 +290,83 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_scope_options(parser, in_subcommand=False)
 
+    parser.register("action", "parsers", _LazySubcommands)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    assert isinstance(commands, _LazySubcommands)
 
-    def command(name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text, **kwargs)
-        _add_global_options(sub, in_subcommand=True)
-        return sub
+    def command(
+        name: str,
+        help_text: str,
+        build: Callable[[argparse.ArgumentParser], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        commands.add_parser(name, help=help_text, description=help_text, **kwargs)
 
-    sub = command("list", "list images shared with your project")
+        def populate(sub: argparse.ArgumentParser) -> None:
+            _add_global_options(sub, in_subcommand=True)
+            if build is not None:
+                build(sub)
+
+        commands.builders[name] = populate
+
+    command("list", "list images shared with your project", _list_options)
+    command("show", "show one image and your member record for it", _show_options)
+    for name, what in (
+        ("accept", "accept shared images"),
+        ("reject", "reject shared images"),
+        ("pending", "reset shared images to pending"),
+    ):
+        command(name, what, functools.partial(_decision_options, name=name))
+    command(
+        "projects",
+        "list the projects you may use, with their region and how many shares each holds",
+        _projects_options,
+    )
+    command(
+        "history",
+        "show the decision journal: every accept, reject and reset imshare sent, newest last",
+        _history_options,
+    )
+    command(
+        "undo",
+        "set the images of your last decision(s) back to the status they had (from the journal)",
+        _undo_options,
+    )
+    command("owners", "list the owner names of owners.toml (owners set: name one)", _owners_options)
+    command(
+        "apply",
+        "show what the rules of rules.toml would decide (a dry run); --yes decides it",
+        _apply_options,
+    )
+    command("watch", watch_args.HELP, watch_args.add_arguments)
+    command("login", "log in now (asks for the password if none is configured)")
+    command("logout", "forget the cached token")
+    command("locate", "print where the config, token cache and log file live")
+    command(
+        "serve",
+        "serve the app to a browser on localhost (needs imshare[serve]); prints the URL to "
+        "open, which carries a secret token",
+        _serve_options,
+    )
+    # Its options belong to tui.democloud.cli, which is imported only when it runs.
+    commands.add_parser(
+        "demo-server",
+        help="run the demo cloud in the foreground (prints export lines)",
+        add_help=False,
+    )
+    return parser
+
+
+def build_every_command(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``parser`` with every sub-command's options added now, as before they were added on
+    demand (the tests compare each help page with this one's)."""
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        if isinstance(action, _LazySubcommands):
+            action.build_all()
+    return parser
+
+
+def _list_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--status",
         choices=STATUS_CHOICES,
@@ -300,51 +402,46 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"exit {EXIT_PENDING} when the listing holds pending shares (for cron/monitoring)",
     )
 
-    sub = command("show", "show one image and your member record for it")
+
+def _show_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "image", metavar="IMAGE", help="image id, or the exact name of one shared image"
     )
     _add_output_options(sub, listing=False)
 
-    for name, what in (
-        ("accept", "accept shared images"),
-        ("reject", "reject shared images"),
-        ("pending", "reset shared images to pending"),
-    ):
-        sub = command(name, what)
-        sub.add_argument("image_ids", metavar="ID", nargs="+")
-        _add_scope_options(sub, in_subcommand=True)
-        sub.add_argument(
-            "--project",
-            metavar="NAME|ID",
-            help="decide in this project of yours instead of the current one",
-        )
-        if name == "accept":
-            sub.add_argument(
-                "--vault-id",
-                default="",
-                metavar="V",
-                help="CBR server-backup vault, needed to accept full-ECS images",
-            )
-        sub.add_argument(
-            "--concurrency",
-            type=_positive_int,
-            default=8,
-            metavar="N",
-            help="requests in flight at once (default 8)",
-        )
-        if name != "pending":
-            sub.add_argument(
-                "--no-batch",
-                dest="batch",
-                action="store_false",
-                help="one request per image even where the cloud offers OTC's batch API",
-            )
 
-    sub = command(
-        "projects",
-        "list the projects you may use, with their region and how many shares each holds",
+def _decision_options(sub: argparse.ArgumentParser, *, name: str) -> None:
+    sub.add_argument("image_ids", metavar="ID", nargs="+")
+    _add_scope_options(sub, in_subcommand=True)
+    sub.add_argument(
+        "--project",
+        metavar="NAME|ID",
+        help="decide in this project of yours instead of the current one",
     )
+    if name == "accept":
+        sub.add_argument(
+            "--vault-id",
+            default="",
+            metavar="V",
+            help="CBR server-backup vault, needed to accept full-ECS images",
+        )
+    sub.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="requests in flight at once (default 8)",
+    )
+    if name != "pending":
+        sub.add_argument(
+            "--no-batch",
+            dest="batch",
+            action="store_false",
+            help="one request per image even where the cloud offers OTC's batch API",
+        )
+
+
+def _projects_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("-f", "--format", choices=FORMATS, default="table", help="output format")
     _on_help(
         sub.add_argument(
@@ -366,10 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_scope_options(sub, in_subcommand=True, all_projects=False)
 
-    sub = command(
-        "history",
-        "show the decision journal: every accept, reject and reset imshare sent, newest last",
-    )
+
+def _history_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--image", metavar="ID", help="only this image")
     sub.add_argument(
         "--since",
@@ -386,10 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-width", type=_non_negative_int, metavar="N", help="cut the table to N columns"
     )
 
-    sub = command(
-        "undo",
-        "set the images of your last decision(s) back to the status they had (from the journal)",
-    )
+
+def _undo_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--last",
         type=_positive_int,
@@ -406,41 +499,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests in flight at once (default 8)",
     )
 
-    _add_owner_and_rule_commands(command)
-    watch_args.add_arguments(command)
 
-    command("login", "log in now (asks for the password if none is configured)")
-    command("logout", "forget the cached token")
-    command("locate", "print where the config, token cache and log file live")
+def _port(text: str) -> int:
+    value = _non_negative_int(text)  # 0: the kernel picks a free port, the URL names it
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 to 65535, not {value}")
+    return value
 
-    def port(text: str) -> int:
-        value = _non_negative_int(text)  # 0: the kernel picks a free port, the URL names it
-        if value > 65535:
-            raise argparse.ArgumentTypeError(f"must be 0 to 65535, not {value}")
-        return value
 
-    serve = command(
-        "serve",
-        "serve the app to a browser on localhost (needs imshare[serve]); prints the URL to "
-        "open, which carries a secret token",
-    )
+def _serve_options(serve: argparse.ArgumentParser) -> None:
     serve.add_argument(
-        "--port", type=port, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free)"
+        "--port", type=_port, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free)"
     )
     serve.add_argument("--demo", action="store_true", help="serve the app on the demo cloud")
     serve.add_argument("--read-only", action="store_true", help="browse only")
-    # Its options belong to tui.democloud.cli, which is imported only when it runs.
-    commands.add_parser(
-        "demo-server",
-        help="run the demo cloud in the foreground (prints export lines)",
-        add_help=False,
-    )
-    return parser
 
 
-def _add_owner_and_rule_commands(command: Any) -> None:
-    """``owners`` (names of owners.toml) and ``apply`` (the rules of rules.toml)."""
-    sub = command("owners", "list the owner names of owners.toml (owners set: name one)")
+def _owners_options(sub: argparse.ArgumentParser) -> None:
+    """``owners`` (names of owners.toml)."""
     sub.add_argument("-f", "--format", choices=("table", "json"), default="table")
     actions = sub.add_subparsers(dest="owners_command", metavar="set")
     named = actions.add_parser(
@@ -456,10 +532,10 @@ def _add_owner_and_rule_commands(command: Any) -> None:
         default=None,
         help="trusted, unknown (the default) or blocked (flagged, asks twice, never ruled)",
     )
-    sub = command(
-        "apply",
-        "show what the rules of rules.toml would decide (a dry run); --yes decides it",
-    )
+
+
+def _apply_options(sub: argparse.ArgumentParser) -> None:
+    """``apply`` (the rules of rules.toml)."""
     sub.add_argument("--yes", action="store_true", help="send the decisions (default: dry run)")
     sub.add_argument(
         "--force",

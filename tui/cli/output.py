@@ -18,7 +18,6 @@ No Textual here: the CLI must start fast.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -408,6 +407,8 @@ def _csv_value(value: Any) -> Any:
 
 
 def render_csv(rows: Sequence[Row], columns: Sequence[OutputColumn]) -> str:
+    import csv  # here: only -f csv writes CSV
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
     writer.writerow([column.name for column in columns])

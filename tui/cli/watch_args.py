@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
 
 DEFAULT_INTERVAL = 300
 MIN_INTERVAL = 30
@@ -37,13 +36,16 @@ def interval_type(text: str) -> float:
     return value
 
 
-def add_arguments(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """The ``watch`` sub-command's options (called by :func:`tui.cli.main.build_parser`)."""
-    sub = command(
-        "watch",
-        "list the pending shares every --interval seconds and print one JSON line per new "
-        "share (--apply: and per rule decision); for cron or a systemd unit",
-    )
+#: The ``watch`` sub-command's help (its line in ``imshare --help`` and its page's title).
+HELP = (
+    "list the pending shares every --interval seconds and print one JSON line per new "
+    "share (--apply: and per rule decision); for cron or a systemd unit"
+)
+
+
+def add_arguments(sub: argparse.ArgumentParser) -> None:
+    """The ``watch`` sub-command's options (added by :func:`tui.cli.main.build_parser` when
+    ``watch`` runs or shows its help)."""
     sub.add_argument(
         "--interval",
         type=interval_type,

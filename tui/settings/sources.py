@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from tui import files
-from tui.settings import clouds_yaml
 from tui.settings.config_file import DEFAULT_PROFILE, read_config_file
 from tui.settings.model import ConfigError, Settings, normalise_auth_type, parse_bool
 
@@ -116,6 +115,8 @@ def load(
     warnings: list[str] = []
     if cloud:
         _settings, ui = read_config_file(config_path)
+        from tui.settings import clouds_yaml  # read (YAML and all) only for a cloud named
+
         found = clouds_yaml.load_cloud(cloud, env)
         settings, source, chosen = found.settings, f"cloud {cloud!r} in {found.path}", ""
         warnings.extend(found.warnings)
