@@ -25,7 +25,6 @@ T0 = time.perf_counter()
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import json  # noqa: E402
-import resource  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -54,7 +53,7 @@ async def _run(app: Any, spawned_at: float) -> dict[str, Any]:
                 raise SystemExit("timed out waiting for the first frame")
             await asyncio.sleep(0.01)
         result["first_frame"] = frames.marks["first_frame"] - spawned_at
-        result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result["rss_mb"] = app_probe.peak_rss_mb()
         result["frames"] = frames.count
     return result
 
