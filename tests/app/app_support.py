@@ -67,6 +67,14 @@ async def wait_member(pilot: Pilot[Any]) -> None:
     assert current is not None
     key = main.store.key_of(current)
     await wait_for(pilot, lambda: key in main.store.members, what="the member record")
+    # Shown, not only fetched: the pane hears of a move after the frame that shows it, so
+    # its text (and a re-layout for a taller one) can come a frame after the record.
+    await wait_for(
+        pilot,
+        lambda: current.id in detail_text(app) and "loading…" not in detail_text(app),
+        what="the member record in the detail pane",
+    )
+    await pilot.pause()
     await pilot.pause()
 
 

@@ -161,3 +161,28 @@ async def test_the_scrollbar_follows_the_rows_a_filter_leaves(cloud: Any, make_a
         assert grid.scrollable_content_region.width == grid.content_region.width - 1
         _check_screen(app, cloud)
         assert main.store.filter_text == ""
+
+
+async def test_a_filter_right_after_a_move_keeps_the_cursor_on_the_new_image(
+    cloud: Any, make_app: Any
+) -> None:
+    """The detail pane hears of a move only once the frame is out; a filter keystroke that
+    comes before that frame (keys in one burst over SSH) must still keep the cursor on the
+    image it moved to, not on the one the pane showed last."""
+    app = make_app(cloud)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await wait_loaded(pilot)
+        await pilot.press("4")
+        grid = table(app)
+        grid.focus()
+        await _settle(pilot)
+        grid.move_to(3)
+        await _settle(pilot)  # the pane now shows row 3
+        shown, target = grid.rows[3], grid.rows[9]
+        grid.move_to(9)  # and at once, in the same burst, a filter that keeps both rows
+        word = next(c for c in target.id if c != "-" and c in shown.id)
+        main.store.set_filter(word)
+        grid.reload()
+        await _settle(pilot)
+        assert shown in grid.rows and grid.current is target
+        _check_screen(app, cloud)

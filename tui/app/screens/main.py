@@ -354,8 +354,8 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             before = widget.content.cell_len if isinstance(widget.content, Text) else -1
             widget.update(shown, layout=shown.cell_len != before)
 
-    def _refresh_table(self, *, top: bool = False) -> None:
-        self.query_one(ImageTable).reload(top=top)
+    def _refresh_table(self, *, top: bool = False, detail_later: bool = False) -> None:
+        self.query_one(ImageTable).reload(top=top, detail_later=detail_later)
         self._update_tabs()
 
     def _set_empty_text(self, text: str) -> None:
@@ -769,7 +769,7 @@ class MainScreen(ReportsWorkerFailures, Screen[None]):
             return  # built with, or set by the screen to, what the store already filters by
         self.store.set_filter(text)
         self._set_empty_text(self._empty_text())
-        self._refresh_table()
+        self._refresh_table(detail_later=True)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:

@@ -297,6 +297,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._wanted = 0
         self._layout = _layout(80, self.name_want, self.os_want, store.sort_key)
         self._highlighted_id: str | None = None
+        self._highlighted: SharedImage | None = None
         #: The user moved the cursor: reloads keep it on its image. Until then it stays on
         #: the first row while a listing's pages arrive and re-sort the rows.
         self.moved = False
@@ -316,16 +317,20 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
             return self.rows[self.cursor]
         return None
 
-    def reload(self, *, top: bool = False) -> None:
+    def reload(self, *, top: bool = False, detail_later: bool = False) -> None:
         """Take the store's current visible rows, keeping the cursor on the same image (on
-        the first row with ``top``: another view or another order starts at the top)."""
+        the first row with ``top``: another view or another order starts at the top).
+
+        ``detail_later`` (a filter keystroke): the screen hears of the highlighted image once
+        the frame with the new rows is out, as after a cursor move (see ``_highlight``).
+        """
         keep = None if top or not self.moved else self._highlighted_id
         top_before = int(self.scroll_y)
         self.rows = self.store.visible()
         self._measure()
         index = 0
         if keep is not None:
-            found = self._position_of(self._announced, keep)
+            found = self._position_of(self._highlighted, keep)
             index = min(self.cursor, max(0, len(self.rows) - 1)) if found is None else found
         self._partial = True
         try:
@@ -334,7 +339,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._partial = False
         self.set_reactive(ImageTable.cursor, index)
         self._scroll_cursor_into_view()
-        self._announce()
+        self._highlight(later=detail_later)
         if int(self.scroll_y) != top_before or not self.rows:
             self.refresh()
         else:
@@ -451,10 +456,24 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.virtual_size = size
             self._scroll_update(size)  # Textual's own step of a layout for a scrolling widget
 
+    def _highlight(self, *, later: bool = True) -> None:
+        """Remember the image under the cursor and tell the screen, ``later``: once the frame
+        is out. The detail pane's text takes 5-15 ms at 10,000 rows; announced at once, the
+        screen draws it before the frame that shows a moved cursor or filtered rows. (Other
+        reloads, such as a listing's pages, announce at once: the pane keeps the height of
+        the tallest text it showed, and which texts it showed should not depend on timing.)
+        """
+        image = self.current
+        self._highlighted = image
+        self._highlighted_id = self.store.key_of(image) if image else None
+        if later:
+            self.call_after_refresh(self._announce)
+        else:
+            self._announce()
+
     def _announce(self) -> None:
         """Tell the screen when the highlighted image changed (another image, or new data)."""
         image = self.current
-        self._highlighted_id = self.store.key_of(image) if image else None
         if image is not None and image is self._announced:
             return  # same row, same data: the detail pane need not be redrawn
         self._announced = image
@@ -471,11 +490,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
         else:
             self.refresh_row(old)
             self.refresh_row(new)
-        # The detail pane follows once the frame with the moved cursor is out: its text
-        # (5-15 ms) would otherwise come first, and the cursor wait for it.
-        image = self.current
-        self._highlighted_id = self.store.key_of(image) if image else None
-        self.call_after_refresh(self._announce)
+        self._highlight()
         if not self._prerender_pending:
             self._prerender_pending = True
             self.call_after_refresh(self._prerender, 1 if new >= old else -1)
