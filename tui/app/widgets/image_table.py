@@ -334,7 +334,7 @@ class ImageTable(ScrollView, can_focus=True, inherit_bindings=False):
             index = min(self.cursor, max(0, len(self.rows) - 1)) if found is None else found
         self._partial = True
         try:
-            self._update_virtual_size()  # a layout, without repainting every line
+            self._update_virtual_size()  # the scrollbar (or a layout), not every line
         finally:
             self._partial = False
         self.set_reactive(ImageTable.cursor, index)
