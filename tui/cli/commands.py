@@ -402,8 +402,6 @@ async def _list_shares(session: CloudSession, context: Context) -> int:
         return await _list_json(session, args, _statuses(args.status or "pending"))
     plan = listing_plan(args)
     wanted, statuses = plan.wanted, plan.statuses
-    if fmt == "json" and not args.columns and wanted.empty and statuses:
-        return await _list_json(session, args, statuses)
     failed: dict[MemberStatus, ApiError] = {}
     listed: list[SharedImage] = []
     if statuses:
